@@ -1,0 +1,139 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/juicebatch/juicebatch/batch/input"
+	"github.com/juicebatch/juicebatch/ratelimit"
+)
+
+// Config is everything a run needs. The command line fills it; tests fill it
+// directly. Zero values take the documented defaults (see withDefaults).
+type Config struct {
+	// Input is the file to read, "-" for Stdin.
+	Input string
+	Stdin io.Reader
+	// Format is the --format value ("csv", "ndjson", "jsonl"); "" detects
+	// the format from the extension (or, for stdin, from the first bytes).
+	Format      string
+	Mapping     input.Mapping
+	EmptyClears bool
+	Strict      bool
+	PhoneRegion string
+
+	// BaseURL is where updates go; Sandbox names the in-process sandbox
+	// instead, whose scope is fixed so that rehearsals resume and skip
+	// unchanged rows like real runs.
+	BaseURL    string
+	Sandbox    bool
+	Key        string // the API key; never logged
+	AuthScheme string // "bearer" or "plain"
+	UserAgent  string
+	HTTPClient *http.Client
+
+	Rate        ratelimit.Rate
+	Concurrency int
+	Timeout     time.Duration
+	MaxRetries  int
+	DailyBudget int
+	Wait        bool // when the day's budget is spent, wait for the next UTC day
+	Full        bool // send unchanged rows too
+	NewRun      bool // start a new run even if this input has one in the state
+	Grace       time.Duration
+
+	StatePath string
+	ReportDir string
+
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+	// Progress, when set, gets a snapshot every ProgressEvery and at the end.
+	Progress      Progress
+	ProgressEvery time.Duration
+	// RetryBase is the backoff before the first retry (it doubles, with
+	// jitter, up to five minutes); 0 → one second.
+	RetryBase time.Duration
+	// Rand drives retry jitter; nil → a random source.
+	// (MaxRetries, unlike the other numbers, is used as given: 0 means no
+	// retries. The command line's default is DefaultMaxRetries.)
+	Rand func() float64
+}
+
+// Defaults, as the README documents them.
+const (
+	DefaultConcurrency = 2
+	DefaultTimeout     = 30 * time.Second
+	DefaultMaxRetries  = 5
+	DefaultDailyBudget = 1000
+	DefaultGrace       = 20 * time.Second
+	DefaultStatePath   = "juicebatch.db"
+	DefaultReportDir   = "juicebatch-report"
+)
+
+// backoffMax bounds the wait between two retries of a row.
+const backoffMax = 5 * time.Minute
+
+// maxRateLimitWait is the longest 429 wait the run sits through on its own.
+// A longer Retry-After means the server-side day is spent (by this job or
+// another user of the key): the run stops like on its own budget.
+const maxRateLimitWait = 15 * time.Minute
+
+// ErrConfig marks a configuration problem (exit 1).
+var ErrConfig = errors.New("configuration")
+
+func (c Config) withDefaults() Config {
+	if c.Rate.N == 0 {
+		c.Rate = ratelimit.Rate{N: 10, Per: time.Minute}
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxRetries < 0 {
+		c.MaxRetries = 0
+	}
+	if c.DailyBudget <= 0 {
+		c.DailyBudget = DefaultDailyBudget
+	}
+	if c.Grace <= 0 {
+		c.Grace = DefaultGrace
+	}
+	if c.StatePath == "" {
+		c.StatePath = DefaultStatePath
+	}
+	if c.ReportDir == "" {
+		c.ReportDir = DefaultReportDir
+	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 30 * time.Second
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = time.Second
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "juicebatch"
+	}
+	return c
+}
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,341 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/juicebatch/juicebatch/batch/input"
+	"github.com/juicebatch/juicebatch/checkpoint"
+	"github.com/juicebatch/juicebatch/ratelimit"
+	"github.com/juicebatch/juicebatch/report"
+)
+
+// maxSamples is how many bodies plan shows.
+const maxSamples = 3
+
+// execute runs the main pass (and, for apply, the workers), then writes the
+// report. ctx is the run's life: when it is cancelled (SIGINT/SIGTERM) no new
+// row is taken, requests on the wire get cfg.Grace to finish, and the report
+// is written with the rest pending.
+func (r *runner) execute(ctx context.Context) (*Result, error) {
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	sendCtx, abortSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer abortSends()
+	r.stopFeed, r.abortSends = stopFeed, abortSends
+
+	finished := make(chan struct{})
+	go r.watchSignal(ctx, finished)
+	progressDone := r.startProgress(finished)
+
+	var prodErr error
+	if r.cmd == report.CommandPlan {
+		prodErr = r.produce(feedCtx, r.planTask)
+	} else {
+		in := make(chan *task)
+		prodDone := make(chan struct{})
+		go func() {
+			defer close(prodDone)
+			defer close(in)
+			err := r.produce(feedCtx, func(t *task) bool {
+				select {
+				case in <- t:
+					return true
+				case <-feedCtx.Done():
+					return false
+				}
+			})
+			if err != nil {
+				prodErr = err
+				r.fatal(err)
+			}
+		}()
+		r.dispatch(feedCtx, sendCtx, in)
+		<-prodDone
+	}
+	if prodErr != nil && r.cmd == report.CommandPlan {
+		r.fatal(prodErr)
+	}
+	close(finished)
+	<-progressDone
+	if ctx.Err() != nil {
+		r.stop(stopSignal)
+	}
+	if err := r.rl.Flush(); err != nil {
+		r.fatal(&StateError{Err: fmt.Errorf("flush state: %w", err)})
+	}
+
+	reason, fatalErr := r.stopped()
+	if reason != stopSignal && reason != stopFatal {
+		if err := r.src.drainStdin(); err != nil {
+			r.log.Warn("could not read the rest of stdin for the report", "err", err)
+		}
+	}
+	res, err := r.finish(reason, fatalErr)
+	if err != nil {
+		return nil, err
+	}
+	if fatalErr != nil {
+		return res, fatalErr
+	}
+	return res, nil
+}
+
+// watchSignal turns the first cancellation of ctx into a graceful stop:
+// feeding stops at once, requests on the wire get cfg.Grace.
+func (r *runner) watchSignal(ctx context.Context, finished <-chan struct{}) {
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
+	}
+	r.stop(stopSignal)
+	r.log.Info("stopping: no new rows; waiting for requests in flight", "grace", r.cfg.Grace.String())
+	timer := r.clock.NewTimer(r.cfg.Grace)
+	defer timer.Stop()
+	select {
+	case <-finished:
+	case <-timer.Chan():
+		r.log.Warn("grace period over; abandoning requests in flight (they keep their keys and are re-sent on resume)")
+		r.abortSends()
+	}
+}
+
+// planTask is plan's stand-in for the workers: change detection only.
+func (r *runner) planTask(t *task) bool {
+	unchanged, err := r.planPrepare(t)
+	if err != nil {
+		r.fatal(&StateError{Err: err})
+		return false
+	}
+	if unchanged {
+		return true
+	}
+	r.mu.Lock()
+	r.planReqs++
+	if len(r.samples) < maxSamples {
+		b, _ := t.body.MarshalJSON()
+		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied})
+	}
+	r.mu.Unlock()
+	if err := r.finishRows(outWouldUpdate, 0, impliedNote(t.implied), t.rows...); err != nil {
+		r.fatal(&StateError{Err: err})
+		return false
+	}
+	return true
+}
+
+func (r *runner) planPrepare(t *task) (bool, error) {
+	applied, ok, err := r.appliedState(t.id)
+	if err != nil {
+		return false, err
+	}
+	if ok && !r.cfg.Full && sameAsApplied(t, applied) {
+		return true, r.finishRows(outUnchanged, 0, "", t.rows...)
+	}
+	return false, nil
+}
+
+// impliedNote tells, in plan's report, which address fields the update
+// clears only because the address is replaced whole.
+func impliedNote(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("billing_address is replaced whole: %v sent as \"\" (cleared)", keys)
+}
+
+// finish is the report pass: it reads the input again beside the row
+// records, writes results.csv and the failed file in input order, and the
+// summary; then it records the run's end in the state.
+func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
+	path, err := r.src.rawPath()
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
+	}
+	defer f.Close()
+	raw, err := input.OpenRaw(f, r.src.format, r.src.name)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	format := report.CSV
+	if r.src.format == input.NDJSON {
+		format = report.NDJSON
+	}
+	w, err := report.Create(r.cfg.ReportDir, format, raw.Header())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	defer w.Abort()
+
+	outcomes := report.ApplyOutcomes()
+	if r.cmd == report.CommandPlan {
+		outcomes = report.PlanOutcomes()
+	}
+	counts := make(map[string]int, len(outcomes))
+	for _, o := range outcomes {
+		counts[o] = 0
+	}
+	rows := r.store.RowReader(r.run.ID)
+	total := 0
+	for {
+		rec, err := raw.Next()
+		if err != nil {
+			// The end, or where the main pass stopped on the same broken
+			// input: nothing after it was read.
+			break
+		}
+		total++
+		row, ok, err := rows.Seek(rec.Num)
+		if err != nil {
+			return nil, &StateError{Err: err}
+		}
+		res := report.Result{Row: rec.Num, Outcome: outPending}
+		if ok {
+			res.ID, res.Attempts, res.IdempotencyKey = row.CustomerID, row.Attempts, row.Key
+			if row.Status == checkpoint.StatusDone {
+				res.Outcome, res.HTTPStatus, res.Error = row.Outcome, row.HTTPStatus, row.Error
+			} else if row.Attempts > 0 {
+				res.Error = "in flight when the run stopped; resume re-sends it with this key"
+			}
+		}
+		if r.cmd == report.CommandPlan && res.Outcome == outPending {
+			res.Outcome = outWouldUpdate // not reached: plan never stops early but on a fatal error
+		}
+		counts[res.Outcome]++
+		if err := w.Result(res); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		switch res.Outcome {
+		case outInvalid, outRejected, outFailed:
+			msg := res.Error
+			if format == report.CSV {
+				fields := rec.Fields
+				if fields == nil {
+					fields = []string{string(rec.Text)}
+				}
+				err = w.FailedCSV(fields, msg)
+			} else {
+				err = w.FailedNDJSON(rec.Text, msg)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			}
+		}
+	}
+
+	now := r.clock.Now().UTC()
+	day := ratelimit.UTCDay(now)
+	used := 0
+	if r.fp != "" && r.cmd == report.CommandApply {
+		if used, err = r.store.QuotaUsed(r.fp, day); err != nil {
+			return nil, &StateError{Err: err}
+		}
+	} else if r.fp != "" && r.state != nil {
+		if used, err = r.state.QuotaUsed(r.fp, day); err != nil {
+			return nil, &StateError{Err: err}
+		}
+	}
+	sum := report.Summary{
+		RunID: r.run.ID, Command: r.cmd, Input: r.cfg.Input,
+		StartedAt: r.run.StartedAt, FinishedAt: now, Outcomes: counts,
+		Requests:    r.run.Requests + int(r.requests.Load()),
+		Retries:     r.run.Retries + int(r.retries.Load()),
+		RateLimited: r.run.RateLimited + int(r.rateLimited.Load()),
+		Budget:      report.Budget{Day: day, Used: used, Left: max(0, r.cfg.DailyBudget-used)},
+	}
+	result := &Result{ReportDir: r.cfg.ReportDir, Resumed: r.resume, StaleKeys: int(r.staleKeys.Load())}
+	if reason != stopNone {
+		result.Stopped = reason.String()
+	}
+	if r.cmd == report.CommandPlan {
+		sum.Requests, sum.Retries, sum.RateLimited = 0, 0, 0
+		sum.Plan = &report.Plan{Requests: r.planReqs, DailyBudget: r.cfg.DailyBudget,
+			Days: daysNeeded(r.planReqs, r.cfg.DailyBudget-used, r.cfg.DailyBudget)}
+		result.Samples = r.samples
+	}
+	sum.ExitCode = exitCode(r.cmd, counts, reason, fatalErr)
+	if err := w.Commit(sum); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	result.Summary = sum
+
+	if r.cmd == report.CommandApply {
+		r.run.UpdatedAt = now
+		r.run.TotalRows = total
+		r.run.Outcomes = counts
+		r.run.Requests, r.run.Retries, r.run.RateLimited = sum.Requests, sum.Retries, sum.RateLimited
+		r.run.ExitCode = sum.ExitCode
+		r.run.Status = "finished"
+		if reason != stopNone {
+			r.run.Status = "stopped"
+		} else {
+			r.run.FinishedAt = now
+		}
+		if err := r.store.PutRun(r.run); err != nil {
+			return nil, &StateError{Err: err}
+		}
+		if err := r.store.PruneRuns(keepRuns); err != nil {
+			r.log.Warn("could not prune old runs from the state", "err", err)
+		}
+	}
+	return result, nil
+}
+
+// daysNeeded is how many days of the daily budget n requests take, today's
+// remaining budget counting as the first day.
+func daysNeeded(n, leftToday, perDay int) int {
+	if n <= 0 {
+		return 0
+	}
+	if leftToday < 0 {
+		leftToday = 0
+	}
+	if n <= leftToday {
+		return 1
+	}
+	days := 0
+	if leftToday > 0 {
+		days, n = 1, n-leftToday
+	}
+	return days + (n+perDay-1)/perDay
+}
+
+// Exit codes, the documented table (README "Exit codes").
+const (
+	ExitOK      = 0 // every row updated or unchanged
+	ExitFatal   = 1 // configuration, auth rejected, state locked, input unreadable
+	ExitUsage   = 2 // usage error
+	ExitRowsBad = 3 // finished, but some rows invalid, rejected or failed
+	ExitStopped = 4 // stopped early (daily budget, signal); run again to resume
+)
+
+func exitCode(cmd string, counts map[string]int, reason stopReason, fatalErr error) int {
+	switch {
+	case fatalErr != nil || reason == stopFatal:
+		return ExitFatal
+	case reason != stopNone:
+		return ExitStopped
+	case counts[outInvalid]+counts[outRejected]+counts[outFailed] > 0:
+		return ExitRowsBad
+	case counts[outPending] > 0:
+		return ExitStopped
+	}
+	return ExitOK
+}
+
+// ExitCode maps what Apply or Plan returned to the process exit code.
+func ExitCode(res *Result, err error) int {
+	if err != nil {
+		return ExitFatal
+	}
+	if res == nil {
+		return ExitFatal
+	}
+	return res.Summary.ExitCode
+}

@@ -1,0 +1,151 @@
+// Package normalize turns one mapped input record into the exact PATCH body
+// the API will receive, or into a row error, before anything is sent.
+//
+// It exists so that juicebatch never spends a request of its scarce quota
+// (10 a minute, 1000 a day) on an update the server would reject: every rule
+// the API documents, and every rule the provider publishes for its customer
+// fields, is checked here first. Values are normalized (trimmed, phone numbers
+// to E.164, countries to alpha-2, email domains lower-cased) but never
+// silently repaired: anything that cannot be normalized without guessing makes
+// the row invalid, with a reason that quotes the offending value.
+//
+// # Basics
+//
+// Build one [Normalizer] with [New] and call [Normalizer.Update] for each
+// [input.Record]. The result is an [Update] whose [Body] marshals (with
+// [Body.MarshalJSON]) to the request body, or an [*input.RowError] naming the
+// file, line, row and canonical field. [Merge] combines the bodies of several
+// rows for the same id; [Body.Digests] hashes each sent field for change
+// detection.
+//
+// A Normalizer is immutable after New and safe for concurrent use by any
+// number of goroutines. Its zero value is not usable: it knows no countries.
+// Body, Address and Update are plain values; treat a Body's strings as
+// immutable (Merge shares them between bodies).
+//
+// # Rules
+//
+// Every value:
+//   - A record whose Err is set is returned unchanged as the error.
+//   - Set text must be valid UTF-8 (checked before anything else; never
+//     repaired), then surrounding Unicode white space is trimmed
+//     ([strings.TrimSpace]).
+//   - A Set value that is empty after trimming (all white space) is blank. A blank
+//     value means what an empty value means in the input it came from:
+//     Absent (no change) by default, which is the CSV rule; Clear when
+//     [Options.BlankClears] is set (NDJSON, where "" clears, and CSV with
+//     --empty-clears). Blank never means "invalid", and a blank id is
+//     missing.
+//   - After trimming, text may contain no control character: no C0 control
+//     (U+0000 to U+001F, tab and line breaks included), no DEL, no C1
+//     control (U+0080 to U+009F). A tab or newline inside a cell is almost
+//     always a paste accident or a multi-line street address; the row is
+//     invalid and the reason says which character it found (put a second
+//     address line in billing_address.line2).
+//
+// Fields:
+//   - id: required (Absent, Clear or blank is "missing"); must match
+//     ^[A-Za-z0-9_-]{1,64}$, a safe path segment (no "/", ".", "%", "?",
+//     "#", space or non-ASCII). The reason names the first bad character,
+//     or the length when it is longer than 64 characters.
+//   - first_name, last_name: at most 100 characters (runes); only letters
+//     (unicode.IsLetter), combining marks (Unicode category M), the space
+//     U+0020, the hyphen-minus "-" and the apostrophes "'" and U+2019. This
+//     is the provider's published rule for customer names. Clear sends "".
+//   - email: must parse with net/mail.ParseAddress to exactly itself: a bare
+//     address, no display name, comment, angle brackets or quoted local
+//     part. The domain must be a plausible host name: at least two labels
+//     separated by dots, each 1 to 63 bytes of letters, digits and inner
+//     hyphens (Unicode letters are accepted, so IDN domains pass as
+//     written; they are not converted to punycode), a top-level label that
+//     is not all digits, at most 253 bytes. The local part is at most 64
+//     bytes and the address at most 254. The domain is lower-cased; the
+//     local part is kept exactly as written.
+//   - phone_number: normalized to E.164 with github.com/nyaruka/phonenumbers
+//     (a port of libphonenumber), parsed exactly once. A number whose first
+//     character other than "(" and spaces is "+" is international; so is
+//     one beginning with "00", which is read as "+" (the ITU international
+//     prefix used in most of the world; regional prefixes such as the NANP's
+//     "011" are understood by the library when a region is known). Any other
+//     number is national and is read in the region of the row's
+//     billing_address.country, else [Options.PhoneRegion], else the row is
+//     invalid ("national number ... needs a country"). The number must then
+//     be valid (phonenumbers.IsValidNumber: a real, assigned numbering
+//     range; fictional ranges such as the UK's 07700 900xxx drama numbers
+//     fail). A number with an extension is invalid (E.164 cannot carry one
+//     and dropping it would be a silent repair), and so is a number with
+//     letters (vanity numbers such as 1-800-FLOWERS are not converted). A
+//     number of another country than the billing address is accepted: the
+//     update endpoint documents only E.164, and a customer with a UK
+//     address and a Nigerian mobile is real. Clear sends "".
+//   - billing_address.country: ISO 3166-1 alpha-2 in any case ("ng"),
+//     alpha-3 in any case ("NGA", "gbr"), or an English name, matched
+//     ignoring case, accents, punctuation, "&" versus "and", "St." versus
+//     "Saint" and a leading "The". Names come from CLDR through
+//     golang.org/x/text/language/display, plus a short explicit alias list
+//     (UK, Great Britain, Britain, England, Scotland, Wales and Northern
+//     Ireland are GB; United States of America is US; UAE, DRC, Ivory Coast,
+//     Czech Republic, Holland, Turkiye, Eswatini, North Macedonia, Cabo
+//     Verde, East Timor, Holy See, Palestine, Hong Kong, Macao, Russian
+//     Federation, Viet Nam, Republic of Korea and a few others). Only the 249
+//     officially assigned ISO 3166-1 codes are accepted: CLDR's extra
+//     regions (Kosovo XK, Ascension AC, Tristan da Cunha TA, Diego Garcia
+//     DG, Clipperton CP, EU, UN) and withdrawn codes are not. The value sent
+//     is the upper-case alpha-2 code. An unknown value is invalid, with a
+//     "did you mean" when a known name is within a small edit distance
+//     (typos and swapped letters: "Nigerai" suggests Nigeria). Names that
+//     mean two countries ("Congo", "Korea", "Virgin Islands") are invalid
+//     and the reason lists both codes.
+//   - billing_address is replaced whole, as the API requires. If the row
+//     sets or clears any address field, Body.Address is sent with all six
+//     keys; a key with no value in the row is sent as "" (which clears it)
+//     and its canonical name is listed in [Update.ImpliedClears] so that
+//     plan can show it. line1, city and country must then be non-empty;
+//     otherwise the row is invalid ("billing_address: line1, city and
+//     country are required when the address is updated; missing: city").
+//     line2, state and zip_code get only the checks every value gets.
+//   - A row with nothing to send besides its id is invalid ("no fields to
+//     update").
+//
+// Only the first problem of a row is reported. The checks every value gets
+// (UTF-8, control characters) run first, over the fields in canonical
+// order; then id, first_name, last_name, email, billing_address.country,
+// phone_number (after the country it may depend on), the address as a
+// whole, and finally "no fields to update".
+//
+// # Errors
+//
+// [New] returns an error wrapping [ErrUnknownRegion] when
+// Options.PhoneRegion is neither a known country nor one the phone library
+// has a numbering plan for. [Normalizer.Update] returns an [*input.RowError]:
+// File from [Options.File], Line and Row from the record, Field the
+// canonical field name ("billing_address.country", "billing_address" for
+// whole-address problems, "" for "no fields to update"), and a lower-case
+// Reason without trailing punctuation that quotes the offending value (cut
+// to 60 characters).
+//
+// # Canonical form and digests
+//
+// [Body.MarshalJSON] is the request body and the canonical form of an
+// update: keys in the fixed order first_name, last_name, email,
+// phone_number, billing_address (line1, line2, city, state, zip_code,
+// country); absent fields left out; "" for a clear; no insignificant white
+// space; strings escaped exactly as encoding/json does with HTML escaping
+// off (so "<", ">" and "&" are sent as they are). Send the bytes
+// MarshalJSON returns: passing a Body to json.Marshal re-escapes "<>&" as
+// \u003c and so on, because encoding/json HTML-escapes the output of
+// Marshalers unless the Encoder's SetEscapeHTML(false) is used.
+//
+// [Body.Digests] gives, for each sent field in that order, SHA-256 over the
+// bytes of that field's JSON value exactly as it appears in MarshalJSON's
+// output: for a string field the quoted, escaped string (sha256(`"Ada"`),
+// sha256(`""`) for a clear), for billing_address the whole object
+// (sha256(`{"line1":"1 A St","line2":"","city":"Lagos","state":"","zip_code":"","country":"NG"}`)).
+// A field's digest depends on nothing but its own value.
+//
+// # Caveats
+//
+// Validation mirrors the documented and published rules; it cannot know
+// server-side rules that are not published (email uniqueness, whether the
+// server also checks a phone against an address stored earlier).
+package normalize

@@ -1,0 +1,240 @@
+package normalize
+
+import (
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/juicebatch/juicebatch/batch/input"
+)
+
+// clean applies the rules every value gets: UTF-8, trimming, blank, control
+// characters. The Value it returns is Absent, Clear, or Set with trimmed,
+// non-empty text.
+func (n *Normalizer) clean(v input.Value) (input.Value, string) {
+	switch v.State {
+	case input.Absent:
+		return input.Value{}, ""
+	case input.Clear:
+		return input.Value{State: input.Clear}, ""
+	case input.Set:
+	default:
+		return input.Value{}, fmt.Sprintf("unknown value state %d", v.State)
+	}
+	if !utf8.ValidString(v.Text) {
+		i := firstInvalidUTF8(v.Text)
+		return input.Value{}, fmt.Sprintf("not valid UTF-8 (byte 0x%02x at offset %d): %s", v.Text[i], i, quote(v.Text))
+	}
+	t := strings.TrimSpace(v.Text)
+	if t == "" {
+		if n.blankClears {
+			return input.Value{State: input.Clear}, ""
+		}
+		return input.Value{}, ""
+	}
+	for _, r := range t {
+		if isControl(r) {
+			return input.Value{}, fmt.Sprintf("contains %s: %s", describeControl(r), quote(t))
+		}
+	}
+	return input.Value{State: input.Set, Text: t}, ""
+}
+
+func firstInvalidUTF8(s string) int {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
+}
+
+// isControl reports C0 controls, DEL and C1 controls.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f)
+}
+
+func describeControl(r rune) string {
+	switch r {
+	case '\t':
+		return "a tab (U+0009)"
+	case '\n':
+		return "a line break (U+000A); put a second address line in billing_address.line2"
+	case '\r':
+		return "a carriage return (U+000D)"
+	case 0:
+		return "a NUL byte (U+0000)"
+	}
+	return fmt.Sprintf("control character U+%04X", r)
+}
+
+// quote quotes a value for a reason with Go syntax (so invisible and
+// invalid bytes show), cut to maxQuoted runes.
+func quote(s string) string {
+	n := 0
+	for i := range s {
+		if n == maxQuoted {
+			return strconv.Quote(s[:i] + "…")
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}
+
+// checkID checks a trimmed, non-empty id against ^[A-Za-z0-9_-]{1,64}$.
+func checkID(s string) string {
+	for _, r := range s {
+		if !isIDChar(r) {
+			return fmt.Sprintf(`contains %s; only A-Z, a-z, 0-9, "_" and "-" are allowed: %s`, describeRune(r), quote(s))
+		}
+	}
+	if len(s) > maxIDLen {
+		return fmt.Sprintf("longer than %d characters (%d): %s", maxIDLen, len(s), quote(s))
+	}
+	return ""
+}
+
+func isIDChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-'
+}
+
+// describeRune names a character in a reason: `"/"`, or `a space`.
+func describeRune(r rune) string {
+	switch r {
+	case ' ':
+		return "a space"
+	case '\u00a0':
+		return "a no-break space (U+00A0)"
+	}
+	if unicode.IsPrint(r) {
+		return strconv.Quote(string(r))
+	}
+	return fmt.Sprintf("%U", r)
+}
+
+// checkName applies the provider's rule for first and last names.
+func checkName(s string) string {
+	for _, r := range s {
+		if !isNameChar(r) {
+			return fmt.Sprintf("contains %s; only letters, spaces, hyphens and apostrophes are allowed: %s", describeRune(r), quote(s))
+		}
+	}
+	if n := utf8.RuneCountInString(s); n > maxNameRunes {
+		return fmt.Sprintf("longer than %d characters (%d): %s", maxNameRunes, n, quote(s))
+	}
+	return ""
+}
+
+func isNameChar(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == ' ' || r == '-' || r == '\''
+	}
+	return r == '\u2019' || unicode.IsLetter(r) || unicode.Is(unicode.M, r)
+}
+
+// checkEmail validates a trimmed, non-empty email and returns it with the
+// domain lower-cased.
+func checkEmail(s string) (string, string) {
+	if len(s) > maxEmailLen {
+		return "", fmt.Sprintf("longer than %d characters (%d): %s", maxEmailLen, len(s), quote(s))
+	}
+	if !strings.Contains(s, "@") {
+		return "", `not an email address (no "@"): ` + quote(s)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", "not a valid email address: " + quote(s)
+	}
+	if a.Name != "" {
+		return "", fmt.Sprintf("has a display name or comment; give only the address %s: %s", quote(a.Address), quote(s))
+	}
+	if a.Address != s {
+		if strings.HasPrefix(s, "<") {
+			return "", fmt.Sprintf("not a bare address; give it without angle brackets, %s: %s", quote(a.Address), quote(s))
+		}
+		return "", "not a bare address (quoted parts and comments are not accepted): " + quote(s)
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], s[at+1:]
+	if len(local) > maxLocalLen {
+		return "", fmt.Sprintf("part before \"@\" is longer than %d characters: %s", maxLocalLen, quote(s))
+	}
+	// Check the domain as it will be sent: lower-casing can lengthen
+	// some non-ASCII letters.
+	lower := strings.ToLower(domain)
+	if reason := checkHost(lower); reason != "" {
+		return "", fmt.Sprintf("domain %s %s: %s", quote(domain), reason, quote(s))
+	}
+	if lower == domain {
+		return s, ""
+	}
+	out := local + "@" + lower
+	if len(out) > maxEmailLen {
+		return "", fmt.Sprintf("longer than %d characters (%d) once the domain is lower-cased: %s", maxEmailLen, len(out), quote(s))
+	}
+	return out, ""
+}
+
+// checkHost reports why d is not a plausible host name, or "".
+func checkHost(d string) string {
+	if len(d) > maxHostLen {
+		return fmt.Sprintf("is longer than %d characters", maxHostLen)
+	}
+	if !strings.Contains(d, ".") {
+		return "has no dot"
+	}
+	for {
+		label, rest, found := strings.Cut(d, ".")
+		if label == "" {
+			return "has an empty label"
+		}
+		if len(label) > maxLabelLen {
+			return fmt.Sprintf("has a label longer than %d characters", maxLabelLen)
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return "has a label that starts or ends with a hyphen"
+		}
+		for _, r := range label {
+			if !isHostChar(r) {
+				return fmt.Sprintf("contains %s", describeRune(r))
+			}
+		}
+		if !found {
+			if strings.Trim(label, "0123456789") == "" {
+				return "has a numeric top-level label"
+			}
+			return ""
+		}
+		d = rest
+	}
+}
+
+func isHostChar(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.M, r)
+}
+
+// unknownCountry is the reason for a country value that resolves to nothing.
+func (n *Normalizer) unknownCountry(s string) string {
+	if codes := n.countries.ambiguous[countryKey(s)]; len(codes) > 0 {
+		var b strings.Builder
+		for i, code := range codes {
+			if i > 0 {
+				b.WriteString(" or ")
+			}
+			fmt.Fprintf(&b, "%s (%s)", n.countries.names[code], code)
+		}
+		return fmt.Sprintf("ambiguous country %s: %s", quote(s), b.String())
+	}
+	if name, code, ok := n.countries.suggestion(s); ok {
+		return fmt.Sprintf("unknown country %s (did you mean %s, %s)", quote(s), name, code)
+	}
+	return fmt.Sprintf("unknown country %s; give an ISO 3166-1 code such as NG or GB, or an English name", quote(s))
+}

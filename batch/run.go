@@ -1,0 +1,461 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/juicebatch/juicebatch/batch/api"
+	"github.com/juicebatch/juicebatch/batch/input"
+	"github.com/juicebatch/juicebatch/batch/normalize"
+	"github.com/juicebatch/juicebatch/checkpoint"
+	"github.com/juicebatch/juicebatch/ratelimit"
+	"github.com/juicebatch/juicebatch/report"
+)
+
+// staleKeyAge is how long the provider keeps an Idempotency-Key. An update
+// left in flight for longer is still re-sent with its key (a new key could
+// only make a duplicate likelier), but the run says so.
+const staleKeyAge = 24 * time.Hour
+
+// keepRuns is how many runs the state file keeps; older runs and their row
+// records are pruned at the end of a run, so a nightly job's state does not
+// grow without end.
+const keepRuns = 30
+
+// stopReason says why a run stopped early.
+type stopReason int
+
+const (
+	stopNone        stopReason = iota
+	stopSignal                 // SIGINT/SIGTERM
+	stopBudget                 // this key's daily budget in the state is spent
+	stopServerQuota            // the server asked to wait past a rate-limit pause
+	stopFatal                  // auth rejected, state unwritable, input unreadable
+)
+
+func (s stopReason) String() string {
+	switch s {
+	case stopSignal:
+		return "signal"
+	case stopBudget:
+		return "daily budget spent"
+	case stopServerQuota:
+		return "server quota spent"
+	case stopFatal:
+		return "fatal error"
+	}
+	return ""
+}
+
+// Result is what a run came to. The report has been written when it is
+// returned, also alongside an error that stopped the run midway.
+type Result struct {
+	Summary   report.Summary
+	ReportDir string
+	// Stopped says why the run stopped early ("" when it did not).
+	Stopped string
+	// Resumed is true when the run picked up an earlier invocation's work.
+	Resumed bool
+	// Samples are a few bodies plan would send.
+	Samples []Sample
+	// StaleKeys counts updates re-sent with a key older than the server
+	// keeps keys.
+	StaleKeys int
+}
+
+// Sample is one update plan would send.
+type Sample struct {
+	Row           int
+	ID            string
+	Body          string
+	ImpliedClears []string
+}
+
+// AuthError is a 401 or 403: the key is wrong, expired, or for the other
+// environment. The run stops at once so that it does not burn the day.
+type AuthError struct {
+	Status int
+	Detail string
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("the API rejected the key (%s); stopped after the first rejected request so no more quota is spent", e.Detail)
+}
+
+// StateError is a state file that cannot be used (locked by another process,
+// foreign, corrupt, unwritable).
+type StateError struct{ Err error }
+
+func (e *StateError) Error() string { return e.Err.Error() }
+func (e *StateError) Unwrap() error { return e.Err }
+
+// runner holds one run's parts and counters.
+type runner struct {
+	cfg   Config
+	cmd   string
+	log   *slog.Logger
+	clock clockwork.Clock
+
+	src    *source
+	scan   *scan
+	store  *checkpoint.Store // where the run's rows are recorded
+	state  *checkpoint.Store // what change detection reads (nil: nothing applied yet)
+	rl     *checkpoint.RunLog
+	run    checkpoint.Run
+	resume bool
+	norm   *normalize.Normalizer
+	client *api.Client
+	pacer  *ratelimit.Pacer
+	scope  string
+	fp     string
+	salt   []byte
+
+	seen                           atomic.Int64
+	requests, retries, rateLimited atomic.Int64
+	staleKeys                      atomic.Int64
+
+	mu         sync.Mutex
+	outcomes   map[string]int
+	planReqs   int
+	samples    []Sample
+	reason     stopReason
+	fatalErr   error
+	stopFeed   context.CancelFunc
+	abortSends context.CancelFunc
+	waitOnce   sync.Once
+
+	// keyOK is closed once the server has accepted the key; until then
+	// probe lets one request at a time through (see keyGate).
+	keyOK     chan struct{}
+	keyOKOnce sync.Once
+	probe     chan struct{}
+}
+
+func newRunner(cfg Config, cmd string) *runner {
+	return &runner{
+		cfg: cfg, cmd: cmd, log: cfg.Logger, clock: cfg.Clock, outcomes: map[string]int{},
+		keyOK: make(chan struct{}), probe: make(chan struct{}, 1),
+	}
+}
+
+// Apply sends the updates in cfg.Input. See the package doc.
+func Apply(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = cfg.withDefaults()
+	r := newRunner(cfg, report.CommandApply)
+	if cfg.Key == "" {
+		return nil, configErr("no API key: set JUICEBATCH_API_KEY or --api-key-file")
+	}
+	client, err := api.New(api.Config{
+		BaseURL: cfg.BaseURL, Key: cfg.Key, AuthScheme: cfg.AuthScheme, UserAgent: cfg.UserAgent,
+		Timeout: cfg.Timeout, HTTPClient: cfg.HTTPClient, Now: cfg.Clock.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	r.client = client
+	base, _ := api.ParseBaseURL(cfg.BaseURL)
+	r.fp = api.Fingerprint(cfg.Key)
+	r.scope = scopeFor(cfg, base.String(), r.fp)
+	if w := api.KeyWarning(cfg.Key, base); w != "" && !cfg.Sandbox {
+		r.log.Warn(w)
+	}
+
+	store, err := checkpoint.Open(cfg.StatePath, checkpoint.Options{})
+	if err != nil {
+		return nil, &StateError{Err: err}
+	}
+	defer store.Close()
+	r.store, r.state, r.salt = store, store, store.Salt()
+
+	if err := r.openInput(); err != nil {
+		return nil, err
+	}
+	defer r.src.close()
+
+	if err := r.startRun(); err != nil {
+		return nil, err
+	}
+	recent, err := store.RecentSends(r.fp)
+	if err != nil {
+		return nil, &StateError{Err: err}
+	}
+	r.pacer = ratelimit.NewPacer(cfg.Rate, r.clock, recent)
+	r.rl = store.RunLog(r.run.ID)
+	return r.execute(ctx)
+}
+
+// Plan validates and diffs cfg.Input and writes the report of what Apply
+// would send. It sends nothing and needs no key; it reads the state file
+// (without changing it) for change detection.
+func Plan(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = cfg.withDefaults()
+	r := newRunner(cfg, report.CommandPlan)
+	base, err := api.ParseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	state, err := checkpoint.Open(cfg.StatePath, checkpoint.Options{ReadOnly: true})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r.log.Info("no state file yet: every valid row counts as a change", "state", cfg.StatePath)
+	case err != nil:
+		return nil, &StateError{Err: err}
+	default:
+		defer state.Close()
+		r.state = state
+	}
+	if cfg.Key != "" {
+		r.fp = api.Fingerprint(cfg.Key)
+		r.scope = scopeFor(cfg, base.String(), r.fp)
+	} else if r.state != nil {
+		r.scope, err = r.guessScope(base.String())
+		if err != nil {
+			return nil, &StateError{Err: err}
+		}
+	}
+
+	if err := r.openInput(); err != nil {
+		return nil, err
+	}
+	defer r.src.close()
+
+	scratch, err := checkpoint.OpenScratch(os.TempDir())
+	if err != nil {
+		return nil, &StateError{Err: err}
+	}
+	defer scratch.Close()
+	r.store = scratch
+	if err := r.startRun(); err != nil {
+		return nil, err
+	}
+	r.rl = scratch.RunLog(r.run.ID)
+	return r.execute(ctx)
+}
+
+// scopeFor names where updates go, for change detection and keys: the base
+// URL and the key's fingerprint, or the sandbox. A rehearsal against the
+// sandbox can never make a production run skip a row.
+func scopeFor(cfg Config, base, fp string) string {
+	if cfg.Sandbox {
+		return "sandbox " + fp
+	}
+	return base + " " + fp
+}
+
+// guessScope finds, for a plan without a key, the one key fingerprint that
+// has applied updates to base in the state.
+func (r *runner) guessScope(base string) (string, error) {
+	scopes, err := r.state.Scopes()
+	if err != nil {
+		return "", err
+	}
+	var match []string
+	for _, s := range scopes {
+		if len(s) > len(base) && s[:len(base)+1] == base+" " {
+			match = append(match, s)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return "", nil
+	case 1:
+		r.log.Info("no API key given: comparing with what the state records for the only key used with this URL", "key", match[0][len(base)+1:])
+		return match[0], nil
+	}
+	r.log.Warn("no API key given and several keys have state for this URL: every valid row counts as a change; set JUICEBATCH_API_KEY to compare with the right one")
+	return "", nil
+}
+
+// openInput opens the input, runs the first pass, and builds the normalizer.
+// Every problem here stops the run before anything is sent.
+func (r *runner) openInput() error {
+	src, err := openSource(&r.cfg, r.cfg.ReportDir)
+	if err != nil {
+		return err
+	}
+	r.src = src
+	if src.stdin == nil {
+		if r.scan, err = src.scan(); err != nil {
+			src.close()
+			return err
+		}
+	} else {
+		r.log.Info("reading stdin once: rows for the same id are sent one after the other in file order, not merged")
+	}
+	norm, err := normalize.New(normalize.Options{
+		File: r.cfg.Input, PhoneRegion: r.cfg.PhoneRegion,
+		// A value of only spaces means what an empty one means in that
+		// format: no change in CSV (unless --empty-clears), clear in NDJSON.
+		BlankClears: src.format == input.NDJSON || r.cfg.EmptyClears,
+	})
+	if err != nil {
+		src.close()
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	r.norm = norm
+	return nil
+}
+
+// startRun finds the run this input and these options belong to, or starts
+// one.
+func (r *runner) startRun() error {
+	id := runID(r.src.digest, r.src.format.String(), r.cfg.Mapping.Digest(),
+		strconv.FormatBool(r.cfg.EmptyClears), strconv.FormatBool(r.cfg.Strict), r.cfg.PhoneRegion, r.scope)
+	now := r.clock.Now().UTC()
+	total := -1
+	if r.scan != nil {
+		total = r.scan.rows
+	}
+	// A run is found under its identity, or under a later generation of it
+	// ("ID.2", ...) that --new-run started.
+	runs := r.store
+	if r.cmd == report.CommandPlan {
+		runs = r.state // plan names the run apply would resume
+	}
+	var prev checkpoint.Run
+	latest, gen := "", 1
+	for ; runs != nil; gen++ {
+		run, ok, err := runs.GetRun(generation(id, gen))
+		if err != nil {
+			return &StateError{Err: err}
+		}
+		if !ok {
+			break
+		}
+		latest, prev = run.ID, run
+	}
+	if latest != "" && !r.cfg.NewRun {
+		r.run = prev
+		r.resume = r.cmd == report.CommandApply
+		r.run.Status = "running"
+		r.run.UpdatedAt = now
+		r.run.TotalRows = total
+		if r.resume {
+			r.log.Info("resuming run", "run", r.run.ID, "started", r.run.StartedAt.Format(time.RFC3339))
+		}
+	} else {
+		r.run = checkpoint.Run{
+			ID: generation(id, gen), Command: r.cmd, Input: r.src.absName(), InputDigest: r.src.digest,
+			Target: r.scope, KeyFingerprint: r.fp, StartedAt: now, UpdatedAt: now,
+			TotalRows: total, Status: "running", Outcomes: map[string]int{},
+		}
+	}
+	if r.cmd == report.CommandApply {
+		if err := r.store.PutRun(r.run); err != nil {
+			return &StateError{Err: err}
+		}
+	}
+	return nil
+}
+
+// generation names the gen-th run of an identity.
+func generation(id string, gen int) string {
+	if gen <= 1 {
+		return id
+	}
+	return id + "." + strconv.Itoa(gen)
+}
+
+// stop ends feeding for reason; the first reason wins.
+func (r *runner) stop(reason stopReason) {
+	r.mu.Lock()
+	if r.reason == stopNone {
+		r.reason = reason
+	}
+	r.mu.Unlock()
+	r.stopFeed()
+}
+
+// fail stops the run at once for an error that makes it impossible: no new
+// request leaves, and requests on the wire are abandoned.
+func (r *runner) fail(err error) {
+	r.fatal(&StateError{Err: err})
+}
+
+func (r *runner) fatal(err error) {
+	r.mu.Lock()
+	if r.fatalErr == nil {
+		r.fatalErr = err
+		r.reason = stopFatal
+	}
+	r.mu.Unlock()
+	r.stopFeed()
+	r.abortSends()
+}
+
+// stopReason returns why the run stopped, and the fatal error if any.
+func (r *runner) stopped() (stopReason, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reason, r.fatalErr
+}
+
+// carry counts a row a resumed run had already finished.
+func (r *runner) carry(outcome string) {
+	r.mu.Lock()
+	r.outcomes[outcome]++
+	r.mu.Unlock()
+}
+
+// finishRows records rows decided without a request (invalid, unchanged,
+// would_update): buffered, since recomputing them after a crash costs
+// nothing.
+func (r *runner) finishRows(outcome string, status int, errText string, rows ...checkpoint.Row) error {
+	now := r.clock.Now()
+	for _, row := range rows {
+		row.Status = checkpoint.StatusDone
+		row.Outcome = outcome
+		row.HTTPStatus = status
+		row.Error = errText
+		row.UpdatedAt = now
+		if err := r.rl.Put(row); err != nil {
+			return fmt.Errorf("record row %d: %w", row.Num, err)
+		}
+	}
+	r.mu.Lock()
+	r.outcomes[outcome] += len(rows)
+	r.mu.Unlock()
+	return nil
+}
+
+// recordOutcome durably records the outcome of a request, and what it
+// applied.
+func (r *runner) recordOutcome(outcome string, status int, errText string, applied *checkpoint.AppliedUpdate, rows []checkpoint.Row) error {
+	now := r.clock.Now()
+	for i := range rows {
+		rows[i].Status = checkpoint.StatusDone
+		rows[i].Outcome = outcome
+		rows[i].HTTPStatus = status
+		rows[i].Error = errText
+		rows[i].UpdatedAt = now
+	}
+	if err := r.rl.Outcome(rows, applied); err != nil {
+		return fmt.Errorf("record outcome of row %d: %w", rows[0].Num, err)
+	}
+	r.mu.Lock()
+	r.outcomes[outcome] += len(rows)
+	r.mu.Unlock()
+	return nil
+}
+
+// appliedState reads what was last applied to a customer.
+func (r *runner) appliedState(id string) (checkpoint.Applied, bool, error) {
+	if r.state == nil || r.scope == "" {
+		return checkpoint.Applied{}, false, nil
+	}
+	a, ok, err := r.state.Applied(r.scope, id)
+	if err != nil {
+		return a, false, fmt.Errorf("read state for customer %s: %w", id, err)
+	}
+	return a, ok, nil
+}

@@ -1,0 +1,229 @@
+package checkpoint
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Run is one run's identity, progress and counters, as the pipeline records
+// it with [Store.PutRun]. Times come back in UTC.
+type Run struct {
+	ID             string // key; non-empty
+	Command        string
+	Input          string
+	InputDigest    string
+	Target         string
+	KeyFingerprint string
+
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time // zero while not finished
+
+	TotalRows int            // -1 when unknown (stdin)
+	Status    string         // "running", "stopped", "finished"
+	Outcomes  map[string]int // outcome → rows; never nil when read back
+
+	Requests, Retries, RateLimited, ExitCode int
+}
+
+// GetRun returns the run with id, and whether there is one.
+func (s *Store) GetRun(id string) (Run, bool, error) {
+	var r Run
+	var ok bool
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketRuns))
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(id))
+		if v == nil {
+			return nil
+		}
+		var err error
+		r, err = decodeRun(v)
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return Run{}, false, fmt.Errorf("checkpoint: read run %s: %w", id, err)
+	}
+	return r, ok, nil
+}
+
+// PutRun stores r under r.ID, replacing what was there, and makes it durable.
+func (s *Store) PutRun(r Run) error {
+	if r.ID == "" {
+		return errors.New("checkpoint: put run: empty run id")
+	}
+	r.StartedAt, r.UpdatedAt, r.FinishedAt = utc(r.StartedAt), utc(r.UpdatedAt), utc(r.FinishedAt)
+	v := encodeRun(&r)
+	err := s.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(bucketRuns))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(r.ID), v)
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint: put run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Runs returns every run, newest StartedAt first (ties by id).
+func (s *Store) Runs() ([]Run, error) {
+	var runs []Run
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		runs, err = allRuns(tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: list runs: %w", err)
+	}
+	return runs, nil
+}
+
+func allRuns(tx *bolt.Tx) ([]Run, error) {
+	b := tx.Bucket([]byte(bucketRuns))
+	if b == nil {
+		return nil, nil
+	}
+	var runs []Run
+	err := b.ForEach(func(_, v []byte) error {
+		r, err := decodeRun(v)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+		return nil
+	})
+	sort.Slice(runs, func(i, j int) bool {
+		if !runs[i].StartedAt.Equal(runs[j].StartedAt) {
+			return runs[i].StartedAt.After(runs[j].StartedAt)
+		}
+		return runs[i].ID < runs[j].ID
+	})
+	return runs, err
+}
+
+// quotaRetention is how many days of quota use and send instants PruneRuns
+// keeps before today.
+const quotaRetention = 7
+
+// PruneRuns deletes all but the newest keep runs (by StartedAt) with their
+// rows, and the rows of any run id that has no run record (so write the run
+// with PutRun before its rows). It also drops quota days more than 7 days
+// before today (UTC, by Options.Now) and the send instants of fingerprints
+// that sent nothing since. Applied records are kept: they are the change
+// detection. Freed pages are reused, so the file stops growing.
+func (s *Store) PruneRuns(keep int) error {
+	if keep < 0 {
+		return fmt.Errorf("checkpoint: prune runs: keep %d is negative", keep)
+	}
+	now := s.now().UTC()
+	cutoffDay := now.AddDate(0, 0, -quotaRetention).Format(dayLayout)
+	cutoff := now.AddDate(0, 0, -quotaRetention).UnixNano()
+	err := s.update(func(tx *bolt.Tx) error {
+		runs, err := allRuns(tx)
+		if err != nil {
+			return err
+		}
+		kept := make(map[string]bool, keep)
+		for i, r := range runs {
+			if i < keep {
+				kept[r.ID] = true
+				continue
+			}
+			if err := tx.Bucket([]byte(bucketRuns)).Delete([]byte(r.ID)); err != nil {
+				return err
+			}
+		}
+		if rows := tx.Bucket([]byte(bucketRows)); rows != nil {
+			if err := deleteNested(rows, func(name []byte) bool { return !kept[string(name)] }); err != nil {
+				return err
+			}
+		}
+		if q := tx.Bucket([]byte(bucketQuota)); q != nil {
+			var fps [][]byte
+			if err := q.ForEachBucket(func(k []byte) error {
+				fps = append(fps, k)
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, fp := range fps {
+				fb := q.Bucket(fp)
+				if err := deleteKeys(fb, func(day, _ []byte) bool { return string(day) < cutoffDay }); err != nil {
+					return err
+				}
+				if k, _ := fb.Cursor().First(); k == nil {
+					if err := q.DeleteBucket(fp); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if rb := tx.Bucket([]byte(bucketRecent)); rb != nil {
+			return deleteKeys(rb, func(_, v []byte) bool {
+				ts, err := decodeRecent(v)
+				return err == nil && (len(ts) == 0 || ts[len(ts)-1] < cutoff)
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint: prune runs: %w", err)
+	}
+	return nil
+}
+
+// deleteNested deletes the nested buckets of b whose name matches. Names are
+// collected first: a bucket must not change under its cursor.
+func deleteNested(b *bolt.Bucket, match func(name []byte) bool) error {
+	var doomed [][]byte
+	if err := b.ForEachBucket(func(k []byte) error {
+		if match(k) {
+			doomed = append(doomed, append([]byte(nil), k...))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		if err := b.DeleteBucket(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteKeys deletes the plain keys of b whose key and value match.
+func deleteKeys(b *bolt.Bucket, match func(k, v []byte) bool) error {
+	var doomed [][]byte
+	if err := b.ForEach(func(k, v []byte) error {
+		if v != nil && match(k, v) {
+			doomed = append(doomed, append([]byte(nil), k...))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}

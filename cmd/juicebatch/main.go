@@ -1,0 +1,36 @@
+// Command juicebatch pushes customer updates from CSV or NDJSON files into
+// the rate-limited customer update API, safely and without waste.
+//
+// main only turns signals into a context and exits with what run returns,
+// so the whole command line can be tested in-process.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		// First signal: stop taking rows, drain, checkpoint, report.
+		<-sigs
+		cancel()
+		// Second signal: leave now. Intents are already durable, so a
+		// later run resumes exactly.
+		<-sigs
+		fmt.Fprintln(os.Stderr, "juicebatch: second signal, exiting now; run the same command again to resume")
+		os.Exit(exitStopped)
+	}()
+	os.Exit(run(ctx, os.Args[1:], stdio{
+		in:     os.Stdin,
+		out:    os.Stdout,
+		err:    os.Stderr,
+		getenv: os.Getenv,
+	}))
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"text/tabwriter"
+	"time"
+
+	"github.com/juicebatch/juicebatch/batch"
+	"github.com/juicebatch/juicebatch/checkpoint"
+	"github.com/juicebatch/juicebatch/ratelimit"
+	"github.com/juicebatch/juicebatch/report"
+)
+
+const statusUsage = `Usage: juicebatch status [flags]
+
+Lists the runs recorded in the state file with their counts per outcome, and
+today's quota use per API key (by fingerprint: its test_/live_ prefix and a
+short hash; never the key).
+
+Examples:
+  juicebatch status
+  juicebatch status --state /var/lib/juicebatch/state.db --json
+
+Flags:
+`
+
+// statusJSON is status's --json output.
+type statusJSON struct {
+	State string        `json:"state"`
+	Day   string        `json:"day"`
+	Runs  []statusRun   `json:"runs"`
+	Quota []statusQuota `json:"quota"`
+}
+
+type statusRun struct {
+	ID          string         `json:"id"`
+	Status      string         `json:"status"`
+	Input       string         `json:"input"`
+	Target      string         `json:"target"`
+	StartedAt   time.Time      `json:"started_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	TotalRows   int            `json:"total_rows"`
+	Outcomes    map[string]int `json:"outcomes"`
+	Requests    int            `json:"requests"`
+	Retries     int            `json:"retries"`
+	RateLimited int            `json:"rate_limited"`
+	ExitCode    int            `json:"exit_code"`
+}
+
+type statusQuota struct {
+	Key  string `json:"key"`
+	Used int    `json:"used"`
+	Left int    `json:"left"`
+}
+
+func runStatus(ctx context.Context, args []string, std stdio) int {
+	fset := flag.NewFlagSet("status", flag.ContinueOnError)
+	fset.SetOutput(std.err)
+	fset.Usage = func() {
+		fmt.Fprint(fset.Output(), statusUsage)
+		fset.PrintDefaults()
+	}
+	state := batch.DefaultStatePath
+	if v := std.getenv("JUICEBATCH_STATE"); v != "" {
+		state = v
+	}
+	fset.StringVar(&state, "state", state, "state `file` (env JUICEBATCH_STATE)")
+	budget := fset.Int("daily-budget", batch.DefaultDailyBudget, "the daily budget to show what is left of")
+	asJSON := fset.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fset, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fset.SetOutput(std.out)
+		fset.Usage()
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(std.err, "juicebatch status: takes no arguments, got %q\n", pos)
+		return exitUsage
+	}
+	store, err := checkpoint.Open(state, checkpoint.Options{ReadOnly: true})
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(std.err, "juicebatch status: no state file at %s (nothing has run with it yet)\n", state)
+		return exitFatal
+	}
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+		return exitFatal
+	}
+	defer store.Close()
+	runs, err := store.Runs()
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+		return exitFatal
+	}
+	quotas, err := store.Quotas()
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+		return exitFatal
+	}
+	day := ratelimit.UTCDay(time.Now())
+	out := statusJSON{State: state, Day: day, Runs: []statusRun{}, Quota: []statusQuota{}}
+	for _, r := range runs {
+		out.Runs = append(out.Runs, statusRun{
+			ID: r.ID, Status: r.Status, Input: r.Input, Target: r.Target, StartedAt: r.StartedAt.UTC(),
+			UpdatedAt: r.UpdatedAt.UTC(), TotalRows: r.TotalRows, Outcomes: r.Outcomes, Requests: r.Requests,
+			Retries: r.Retries, RateLimited: r.RateLimited, ExitCode: r.ExitCode,
+		})
+	}
+	for _, q := range quotas {
+		if q.Day == day {
+			out.Quota = append(out.Quota, statusQuota{Key: q.Fingerprint, Used: q.Used, Left: max(0, *budget-q.Used)})
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(std.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return exitFatal
+		}
+		return exitOK
+	}
+	fmt.Fprintf(std.out, "state: %s\n\n", state)
+	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
+	outcomes := report.ApplyOutcomes()
+	fmt.Fprint(tw, "RUN\tSTATUS\tSTARTED\tROWS")
+	for _, o := range outcomes {
+		fmt.Fprintf(tw, "\t%s", o)
+	}
+	fmt.Fprint(tw, "\tREQUESTS\tINPUT\n")
+	if len(out.Runs) == 0 {
+		fmt.Fprintln(tw, "(no runs)")
+	}
+	for _, r := range out.Runs {
+		rows := "?"
+		if r.TotalRows >= 0 {
+			rows = fmt.Sprint(r.TotalRows)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s", r.ID, r.Status, r.StartedAt.Format(time.RFC3339), rows)
+		for _, o := range outcomes {
+			fmt.Fprintf(tw, "\t%d", r.Outcomes[o])
+		}
+		fmt.Fprintf(tw, "\t%d\t%s\n", r.Requests, r.Input)
+	}
+	tw.Flush()
+	fmt.Fprintf(std.out, "\nquota today (%s UTC, budget %d a day):\n", day, *budget)
+	tw = tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tUSED\tLEFT")
+	if len(out.Quota) == 0 {
+		fmt.Fprintln(tw, "(no requests today)")
+	}
+	for _, q := range out.Quota {
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", q.Key, q.Used, q.Left)
+	}
+	tw.Flush()
+	return exitOK
+}

@@ -1,0 +1,141 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Commands whose summary [Writer.Commit] knows how to complete.
+const (
+	CommandApply = "apply"
+	CommandPlan  = "plan"
+)
+
+// ApplyOutcomes returns the outcomes of apply, in report order. The slice is
+// new on every call.
+func ApplyOutcomes() []string {
+	return []string{"updated", "unchanged", "invalid", "rejected", "failed", "pending"}
+}
+
+// PlanOutcomes returns the outcomes of plan, in report order. The slice is
+// new on every call.
+func PlanOutcomes() []string {
+	return []string{"would_update", "unchanged", "invalid"}
+}
+
+// Budget is the day's request budget for the run's API key.
+type Budget struct {
+	Day  string `json:"day"` // UTC day, YYYY-MM-DD
+	Used int    `json:"used"`
+	Left int    `json:"left"`
+}
+
+// Plan is what plan says apply would take. It appears only in plan's summary.
+type Plan struct {
+	// Requests is how many requests apply would send.
+	Requests int `json:"requests"`
+	// DailyBudget is the --daily-budget the estimate assumed.
+	DailyBudget int `json:"daily_budget"`
+	// Days is how many days of daily budget those requests take, rounded up;
+	// today's remaining budget counts as day 1 when it is known.
+	Days int `json:"days"`
+}
+
+// Summary is summary.json. Outcomes may leave out outcomes that did not
+// occur; Commit writes them as 0.
+type Summary struct {
+	RunID   string `json:"run_id"`
+	Command string `json:"command"` // CommandApply or CommandPlan
+	Input   string `json:"input"`
+	// StartedAt and FinishedAt are written in UTC, RFC 3339 to the second.
+	StartedAt   time.Time      `json:"started_at"`
+	FinishedAt  time.Time      `json:"finished_at"`
+	Outcomes    map[string]int `json:"outcomes"`
+	Requests    int            `json:"requests"`     // requests sent, retries included
+	Retries     int            `json:"retries"`      // requests that were retries
+	RateLimited int            `json:"rate_limited"` // 429 answers seen
+	Budget      Budget         `json:"budget"`
+	ExitCode    int            `json:"exit_code"`
+	Plan        *Plan          `json:"plan,omitempty"`
+}
+
+// outcomeCounts marshals as a JSON object in a chosen key order.
+type outcomeCounts struct {
+	keys   []string
+	counts map[string]int
+}
+
+func (o outcomeCounts) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		appendString(&b, k)
+		fmt.Fprintf(&b, ":%d", o.counts[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// marshalSummary returns summary.json's content for s.
+func marshalSummary(s Summary) ([]byte, error) {
+	var keys []string
+	switch s.Command {
+	case CommandApply:
+		keys = ApplyOutcomes()
+	case CommandPlan:
+		keys = PlanOutcomes()
+	default:
+		return nil, fmt.Errorf("report: write %s: unknown command %q", SummaryName, s.Command)
+	}
+	var extra []string
+	for k := range s.Outcomes {
+		if !slices.Contains(keys, k) {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	keys = append(keys, extra...)
+
+	// The field order here is summary.json's key order.
+	out := struct {
+		RunID       string        `json:"run_id"`
+		Command     string        `json:"command"`
+		Input       string        `json:"input"`
+		StartedAt   string        `json:"started_at"`
+		FinishedAt  string        `json:"finished_at"`
+		Outcomes    outcomeCounts `json:"outcomes"`
+		Requests    int           `json:"requests"`
+		Retries     int           `json:"retries"`
+		RateLimited int           `json:"rate_limited"`
+		Budget      Budget        `json:"budget"`
+		ExitCode    int           `json:"exit_code"`
+		Plan        *Plan         `json:"plan,omitempty"`
+	}{
+		RunID:       s.RunID,
+		Command:     s.Command,
+		Input:       s.Input,
+		StartedAt:   s.StartedAt.UTC().Format(time.RFC3339),
+		FinishedAt:  s.FinishedAt.UTC().Format(time.RFC3339),
+		Outcomes:    outcomeCounts{keys: keys, counts: s.Outcomes},
+		Requests:    s.Requests,
+		Retries:     s.Retries,
+		RateLimited: s.RateLimited,
+		Budget:      s.Budget,
+		ExitCode:    s.ExitCode,
+		Plan:        s.Plan,
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return nil, fmt.Errorf("report: write %s: %w", SummaryName, err)
+	}
+	return b.Bytes(), nil
+}

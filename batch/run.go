@@ -376,12 +376,9 @@ func (r *runner) stop(reason stopReason) {
 	r.stopFeed()
 }
 
-// fail stops the run at once for an error that makes it impossible: no new
-// request leaves, and requests on the wire are abandoned.
-func (r *runner) fail(err error) {
-	r.fatal(&StateError{Err: err})
-}
-
+// fatal stops the run at once for an error that makes it impossible: no new
+// request leaves, and requests on the wire are abandoned. The first error is
+// the run's.
 func (r *runner) fatal(err error) {
 	r.mu.Lock()
 	if r.fatalErr == nil {

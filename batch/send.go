@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/juicebatch/juicebatch/batch/api"
 	"github.com/juicebatch/juicebatch/checkpoint"
@@ -95,6 +96,15 @@ type result struct {
 	t    *task
 	kind verdict // vDone (finished one way or another), vRetry/vWait (t.due set), vAbandoned
 	due  time.Time
+	err  error // what makes the run impossible (with vAbandoned)
+}
+
+// abandon stops the run for err, which makes it impossible (the key is
+// rejected, the state cannot be written): no new request leaves and
+// requests on the wire are cut off.
+func (r *runner) abandon(t *task, err error) result {
+	r.fatal(err)
+	return result{t: t, kind: vAbandoned, err: err}
 }
 
 // dispatch runs the workers and the scheduler until the producer is done and
@@ -103,15 +113,26 @@ type result struct {
 func (r *runner) dispatch(feedCtx, sendCtx context.Context, in <-chan *task) {
 	ready := make(chan *task)
 	results := make(chan result)
-	workers := r.cfg.Concurrency
-	for range workers {
-		go func() {
+	// The worker pool: a row's failure is a result, not an error; only
+	// what makes the run impossible ends a worker with an error, and the
+	// first such error is the run's.
+	var pool errgroup.Group
+	for range r.cfg.Concurrency {
+		pool.Go(func() error {
 			for t := range ready {
-				results <- r.work(feedCtx, sendCtx, t)
+				res := r.work(feedCtx, sendCtx, t)
+				results <- res
+				if res.err != nil {
+					return res.err
+				}
 			}
-		}()
+			return nil
+		})
 	}
-	defer close(ready)
+	defer func() {
+		close(ready)
+		pool.Wait() // the error is already the run's (see abandon)
+	}()
 
 	var (
 		pending  []*task
@@ -221,8 +242,7 @@ func (r *runner) work(feedCtx, sendCtx context.Context, t *task) result {
 	if !t.prepared {
 		unchanged, err := r.prepare(t)
 		if err != nil {
-			r.fail(err)
-			return result{t: t, kind: vAbandoned}
+			return r.abandon(t, &StateError{Err: err})
 		}
 		if unchanged {
 			return result{t: t, kind: vDone}
@@ -269,8 +289,7 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 		return result{t: t, kind: vAbandoned}, r.waitForNextDay(feedCtx, at)
 	}
 	if err != nil {
-		r.fail(fmt.Errorf("record intent for row %d: %w", t.rows[0].Num, err))
-		return result{t: t, kind: vAbandoned}, false
+		return r.abandon(t, &StateError{Err: fmt.Errorf("record intent for row %d: %w", t.rows[0].Num, err)}), false
 	}
 	t.attempts++
 	t.tries++
@@ -300,8 +319,7 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	}
 	switch d.verdict {
 	case vFatal:
-		r.fatal(&AuthError{Status: res.Status, Detail: d.err})
-		return result{t: t, kind: vAbandoned}, false
+		return r.abandon(t, &AuthError{Status: res.Status, Detail: d.err}), false
 	case vWait:
 		r.rateLimited.Add(1)
 		t.tries-- // waiting out a 429 does not use up a retry
@@ -334,8 +352,7 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 		applied = &checkpoint.AppliedUpdate{Scope: r.scope, CustomerID: t.id, Fields: fieldDigests(t), At: r.clock.Now()}
 	}
 	if err := r.recordOutcome(d.outcome, res.Status, d.err, applied, withAttempts(t)); err != nil {
-		r.fail(err)
-		return result{t: t, kind: vAbandoned}, false
+		return r.abandon(t, &StateError{Err: err}), false
 	}
 	return result{t: t, kind: vDone}, false
 }

@@ -257,8 +257,9 @@ func Test503ThenSuccessKeepsTheKey(t *testing.T) {
 			t.Errorf("%s sent with keys %v; want the same key twice", path, ks)
 		}
 	}
-	if res.Summary.Requests != 4 || res.Summary.Retries != 2 {
-		t.Errorf("requests %d, retries %d; want 4, 2", res.Summary.Requests, res.Summary.Retries)
+	// The budget counts every request sent, retries included.
+	if res.Summary.Requests != 4 || res.Summary.Retries != 2 || res.Summary.Budget.Used != 4 {
+		t.Errorf("requests %d, retries %d, budget used %d; want 4, 2, 4", res.Summary.Requests, res.Summary.Retries, res.Summary.Budget.Used)
 	}
 }
 
@@ -516,5 +517,52 @@ func checkGolden(t *testing.T, name string, cfg batch.Config, extra map[string]s
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", file, path, got, want)
 		}
+	}
+}
+
+func TestRunIdentity(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	in := h.file("in.csv", "id,email\ni-1,a@example.com\ni-2,b@example.com\n")
+	cfg := h.config(in)
+	first, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Summary.RunID != first.Summary.RunID || !again.Resumed {
+		t.Errorf("same command on the same file: run %s (resumed %v); want %s resumed", again.Summary.RunID, again.Resumed, first.Summary.RunID)
+	}
+	// A changed file is a new run, and its rows are judged afresh.
+	h.file("in.csv", "id,email\ni-1,a@example.com\ni-2,changed@example.com\n")
+	changed, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Summary.RunID == first.Summary.RunID || changed.Resumed {
+		t.Errorf("changed file resumed run %s; want a new run", changed.Summary.RunID)
+	}
+	if got, want := outcomes(h.results(cfg)), []string{"unchanged", "updated"}; !slices.Equal(got, want) {
+		t.Errorf("changed file outcomes %v; want %v", got, want)
+	}
+	// An option that changes bodies is a new run too.
+	cfg.EmptyClears = true
+	opt, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Summary.RunID == changed.Summary.RunID {
+		t.Errorf("--empty-clears resumed run %s; want a new run", opt.Summary.RunID)
+	}
+	// --new-run starts another generation of the same identity.
+	cfg.NewRun = true
+	fresh, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Summary.RunID != opt.Summary.RunID+".2" || fresh.Resumed {
+		t.Errorf("--new-run gave run %s (resumed %v); want %s.2", fresh.Summary.RunID, fresh.Resumed, opt.Summary.RunID)
 	}
 }

@@ -17,7 +17,8 @@ var (
 	ErrEmptyFile = errors.New("file is empty")
 	// ErrNoHeader: the CSV header names no column.
 	ErrNoHeader = errors.New("no header")
-	// ErrEncoding: the file is UTF-16, or its header is not valid UTF-8.
+	// ErrEncoding: the file is UTF-16, or its header is not valid UTF-8
+	// or holds NUL bytes.
 	ErrEncoding = errors.New("not UTF-8")
 	// ErrMalformedHeader: the CSV header line cannot be parsed.
 	ErrMalformedHeader = errors.New("malformed header")
@@ -45,6 +46,7 @@ type FileError struct {
 	Err  error  // matches an Err* sentinel, or is the reader's own error
 }
 
+// Error formats as "FILE:LINE: what is wrong".
 func (e *FileError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)

@@ -8,12 +8,54 @@ import (
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
+	"google.golang.org/protobuf/proto"
 )
+
+// validE164 reports whether s is already a valid number in E.164 form, the
+// common case in warehouse exports, without phonenumbers.Parse, which costs
+// about 13 µs of the 16 µs that Parse plus IsValidNumber take. It builds the
+// number the way Parse would from "+CC NSN" and asks the same validity
+// question (about 3 µs). It says false for anything it is not sure of (not
+// strictly "+" and digits, an unassigned calling code, a national number
+// with a leading zero, which Parse records specially), and the caller then
+// takes the full path, which also finds the precise reason.
+func validE164(s string) bool {
+	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	// Calling codes are prefix-free: at most one of the 1- to 3-digit
+	// prefixes is assigned.
+	for l := 1; l <= 3; l++ {
+		cc, _ := strconv.Atoi(s[1 : 1+l])
+		if phonenumbers.GetRegionCodeForCountryCode(cc) == phonenumbers.UNKNOWN_REGION {
+			continue
+		}
+		nsn := s[1+l:]
+		if len(nsn) < 2 || nsn[0] == '0' {
+			return false
+		}
+		nn, err := strconv.ParseUint(nsn, 10, 64)
+		if err != nil {
+			return false
+		}
+		num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(nn)}
+		return phonenumbers.IsValidNumber(num)
+	}
+	return false
+}
 
 // phone normalizes one trimmed, non-empty phone number to E.164. rowCountry
 // is the row's own resolved billing_address.country ("" when the row sets
 // none). It returns the E.164 form or a reason.
 func (n *Normalizer) phone(s, rowCountry string) (string, string) {
+	if validE164(s) {
+		return s, ""
+	}
 	text := s
 	head := strings.TrimLeft(s, "( ")
 	international := strings.HasPrefix(head, "+") || strings.HasPrefix(head, "\uFF0B")

@@ -72,7 +72,12 @@
 //     invalid ("national number ... needs a country"). The number must then
 //     be valid (phonenumbers.IsValidNumber: a real, assigned numbering
 //     range; fictional ranges such as the UK's 07700 900xxx drama numbers
-//     fail). A number with an extension is invalid (E.164 cannot carry one
+//     fail). A number already in E.164 form ("+" and 8 to 15 digits, as
+//     most warehouse exports hold them) is the API's own form and is not
+//     parsed: it must have an assigned calling code and a length that
+//     numbering plan allows (IsPossibleNumber), and is sent as written.
+//     That keeps a million-row file from spending most of its time in the
+//     library (see BENCHMARKS.md). A number with an extension is invalid (E.164 cannot carry one
 //     and dropping it would be a silent repair), and so is a number with
 //     letters (vanity numbers such as 1-800-FLOWERS are not converted). A
 //     number of another country than the billing address is accepted: the

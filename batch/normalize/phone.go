@@ -11,14 +11,18 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// validE164 reports whether s is already a valid number in E.164 form, the
-// common case in warehouse exports, without phonenumbers.Parse, which costs
-// about 13 µs of the 16 µs that Parse plus IsValidNumber take. It builds the
-// number the way Parse would from "+CC NSN" and asks the same validity
-// question (about 3 µs). It says false for anything it is not sure of (not
-// strictly "+" and digits, an unassigned calling code, a national number
-// with a leading zero, which Parse records specially), and the caller then
-// takes the full path, which also finds the precise reason.
+// validE164 reports whether s is already in E.164 form, the common case in
+// warehouse exports, for which juicebatch does not call phonenumbers.Parse
+// (about 13 µs) or IsValidNumber (about 3 µs more): the API's own rule is
+// the E.164 form, and a million-row nightly file should not spend most of
+// its time proving numbers the server accepts as they are. The check is
+// still more than a pattern: "+", 8 to 15 digits, an assigned country
+// calling code, and a length that numbering plan allows (the library's
+// IsPossibleNumber, about 0.2 µs, from its metadata). Numbers in any other
+// form go through the full parse and validity check. It says false for
+// anything it is not sure of (a national number with a leading zero, which
+// Parse records specially), and the caller then takes the full path, which
+// also finds the precise reason.
 func validE164(s string) bool {
 	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
@@ -44,7 +48,7 @@ func validE164(s string) bool {
 			return false
 		}
 		num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(nn)}
-		return phonenumbers.IsValidNumber(num)
+		return phonenumbers.IsPossibleNumberWithReason(num) == phonenumbers.IS_POSSIBLE
 	}
 	return false
 }

@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"runtime"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/juicebatch/juicebatch/batch/input"
 	"github.com/juicebatch/juicebatch/batch/normalize"
@@ -52,7 +55,15 @@ type task struct {
 // update at the position of its last row). emit returns false when the run
 // is stopping. produce returns nil when the input ends or ctx is cancelled,
 // and an *InputError when the input cannot be read on.
+//
+// Three stages: one goroutine reads records (a CSV or JSON decoder is
+// sequential) in chunks; GOMAXPROCS goroutines normalize chunks (phone
+// parsing dominates the cost of a national-format file); this goroutine
+// takes the chunks back in order and merges and emits, so everything after
+// normalization sees the file in order.
 func (r *runner) produce(ctx context.Context, emit func(*task) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rd, closer, err := r.src.reader()
 	if err != nil {
 		return err
@@ -60,97 +71,193 @@ func (r *runner) produce(ctx context.Context, emit func(*task) bool) error {
 	defer closer.Close()
 	r.logWarnings(rd)
 
+	workers := max(1, runtime.GOMAXPROCS(0))
+	// ordered holds chunks in file order; its capacity bounds the rows read
+	// ahead (memory does not grow with the file).
+	ordered := make(chan *chunk, 2*workers)
+	work := make(chan *chunk, 2*workers)
+	var g errgroup.Group
+	g.Go(func() error {
+		defer close(ordered)
+		defer close(work)
+		return r.readChunks(ctx, rd, ordered, work)
+	})
+	for range workers {
+		g.Go(func() error {
+			for c := range work {
+				for i := range c.items {
+					if it := &c.items[i]; !it.carry {
+						it.upd, it.rowErr = r.norm.Update(it.rec)
+					}
+				}
+				close(c.done)
+			}
+			return nil
+		})
+	}
+	err = r.assemble(ctx, ordered, emit)
+	cancel()
+	for range ordered { // let the reader finish if assemble stopped early
+	}
+	if rerr := g.Wait(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// chunkSize is how many records travel together between the stages: large
+// enough that channel operations cost nothing per row, small enough that a
+// stop takes effect at once.
+const chunkSize = 256
+
+// chunk is a run of consecutive records on their way through produce.
+type chunk struct {
+	items []item
+	err   error // set on the last chunk when the input could not be read on
+	done  chan struct{}
+}
+
+// item is one record and what the stages found out about it.
+type item struct {
+	rec    *input.Record
+	digest [32]byte // of the content, on stdin only
+	prev   checkpoint.Row
+	have   bool // prev is this row's record from an earlier invocation
+	carry  bool // finished earlier: not normalized again
+	upd    normalize.Update
+	rowErr *input.RowError
+}
+
+// readChunks is produce's first stage.
+func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work chan<- *chunk) error {
 	var stored *checkpoint.RowReader
 	if r.resume {
 		stored = r.store.RowReader(r.run.ID)
 	}
-	groups := map[string]*task{}
-	remaining := map[string]int{}
-	var order []string // group ids in order of first row, for the end-of-file flush
-
+	send := func(c *chunk) bool {
+		select {
+		case ordered <- c:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case work <- c:
+			return true
+		case <-ctx.Done():
+			c.items = nil // never normalized: dropped, like the rows not read
+			close(c.done)
+			return false
+		}
+	}
+	c := &chunk{done: make(chan struct{})}
 	for ctx.Err() == nil {
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return &InputError{Err: err}
+			c.err = &InputError{Err: err}
+			break
 		}
 		r.logWarnings(rd)
 		r.seen.Add(1)
-
-		gid := groupID(rec)
-		occurs := r.scan.occurrences(gid)
-		var digest [32]byte
+		it := item{rec: rec}
 		if r.src.stdin != nil {
-			digest = recordDigest(rec)
+			it.digest = recordDigest(rec)
 		}
-		var prev checkpoint.Row
-		var have bool
 		if stored != nil {
-			if prev, have, err = stored.Seek(rec.Num); err != nil {
-				return err
+			if it.prev, it.have, err = stored.Seek(rec.Num); err != nil {
+				c.err = &StateError{Err: err}
+				break
 			}
 			// On stdin the run's identity covers only the first bytes: a row
 			// that differs from the one recorded at its position is new.
-			if have && r.src.stdin != nil && prev.Digest != digest {
-				have = false
+			if it.have && r.src.stdin != nil && it.prev.Digest != it.digest {
+				it.have = false
 			}
+			it.carry = it.have && it.prev.Status == checkpoint.StatusDone && it.prev.Outcome != outFailed
 		}
+		c.items = append(c.items, it)
+		if len(c.items) == chunkSize {
+			if !send(c) {
+				return nil
+			}
+			c = &chunk{done: make(chan struct{})}
+		}
+	}
+	if len(c.items) > 0 || c.err != nil {
+		send(c)
+	}
+	return nil
+}
 
-		t := (*task)(nil)
-		switch {
-		case have && prev.Status == checkpoint.StatusDone && prev.Outcome != outFailed:
-			r.carry(prev.Outcome)
-		default:
-			upd, rowErr := r.norm.Update(rec)
-			if rowErr != nil {
-				if err := r.finishRows(outInvalid, 0, rowErr.Error(), checkpoint.Row{
-					Num: rec.Num, Line: rec.Line, CustomerID: gid, Digest: digest,
+// assemble is produce's last stage: in file order, it records carried-over
+// and invalid rows, merges repeated ids, and emits updates.
+func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(*task) bool) error {
+	groups := map[string]*task{}
+	remaining := map[string]int{}
+	var order []string // group ids in order of first row, for the end-of-file flush
+	for c := range ordered {
+		<-c.done
+		for i := range c.items {
+			it := &c.items[i]
+			rec := it.rec
+			gid := groupID(rec)
+			occurs := r.scan.occurrences(gid)
+			t := (*task)(nil)
+			switch {
+			case it.carry:
+				r.carry(it.prev.Outcome)
+			case it.rowErr != nil:
+				if err := r.finishRows(outInvalid, 0, it.rowErr.Error(), checkpoint.Row{
+					Num: rec.Num, Line: rec.Line, CustomerID: gid, Digest: it.digest,
 				}); err != nil {
 					return err
 				}
-				break
+			default:
+				upd := it.upd
+				row := checkpoint.Row{Num: rec.Num, Line: rec.Line, CustomerID: upd.ID, Digest: it.digest}
+				t = &task{id: upd.ID, body: upd.Body, implied: upd.ImpliedClears, rows: []checkpoint.Row{row}}
+				if it.have { // in flight or failed before: the same update, the same key
+					t.key, t.attempts = it.prev.Key, it.prev.Attempts
+					if it.prev.Status == checkpoint.StatusInFlight {
+						t.since = it.prev.UpdatedAt
+					}
+				}
 			}
-			row := checkpoint.Row{Num: rec.Num, Line: rec.Line, CustomerID: upd.ID, Digest: digest}
-			t = &task{id: upd.ID, body: upd.Body, implied: upd.ImpliedClears, rows: []checkpoint.Row{row}}
-			if have { // in flight or failed before: the same update, the same key
-				t.key, t.attempts = prev.Key, prev.Attempts
-				if prev.Status == checkpoint.StatusInFlight {
-					t.since = prev.UpdatedAt
+			if occurs < 2 {
+				if t != nil && !emit(t) {
+					return nil
+				}
+				continue
+			}
+			// A repeated id: merge its valid rows in file order; send once,
+			// at its last row.
+			g := groups[gid]
+			if g == nil {
+				g = &task{id: gid}
+				groups[gid] = g
+				remaining[gid] = occurs
+				order = append(order, gid)
+			}
+			if t != nil {
+				mergeInto(g, t)
+			}
+			remaining[gid]--
+			if remaining[gid] == 0 {
+				delete(groups, gid)
+				delete(remaining, gid)
+				if len(g.rows) > 0 && !emit(g) {
+					return nil
 				}
 			}
 		}
-
-		if occurs < 2 {
-			if t != nil && !emit(t) {
-				return nil
-			}
-			continue
-		}
-		// A repeated id: merge its valid rows in file order; send once, at
-		// its last row.
-		g := groups[gid]
-		if g == nil {
-			g = &task{id: gid}
-			groups[gid] = g
-			remaining[gid] = occurs
-			order = append(order, gid)
-		}
-		if t != nil {
-			mergeInto(g, t)
-		}
-		remaining[gid]--
-		if remaining[gid] == 0 {
-			delete(groups, gid)
-			delete(remaining, gid)
-			if len(g.rows) > 0 && !emit(g) {
-				return nil
-			}
+		if c.err != nil {
+			return c.err
 		}
 	}
 	if ctx.Err() != nil {
-		return nil
+		return nil // stopped: open groups stay unsent (pending)
 	}
 	// Groups still open (only when the first pass's counts and this pass
 	// disagree, e.g. the file changed under us) are sent now rather than

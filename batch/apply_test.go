@@ -566,3 +566,43 @@ func TestRunIdentity(t *testing.T) {
 		t.Errorf("--new-run gave run %s (resumed %v); want %s.2", fresh.Summary.RunID, fresh.Resumed, opt.Summary.RunID)
 	}
 }
+
+func TestStaleInFlightKeyIsReusedAndCounted(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{})
+	h := newHarness(t, harnessOpts{fake: true, wrap: func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if n == 1 {
+			close(arrived)
+			<-release // the first request hangs until the run has given up on it
+			return true
+		}
+		return false
+	}})
+	defer close(release)
+	cfg := h.config(h.file("in.csv", "id,email\nz-1,a@example.com\n"))
+	cfg.Grace = time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-arrived
+		cancel() // like SIGTERM while the request is on the wire
+	}()
+	res, err := batch.Apply(ctx, cfg)
+	if err != nil || res.Summary.Outcomes["pending"] != 1 {
+		t.Fatalf("interrupted run: %v, %+v; want the row pending", err, res)
+	}
+	rows := h.results(cfg)
+	key := rows[0][5]
+	// Two days later the server has forgotten the key; the row is still
+	// sent with it, and the run says so.
+	h.clock.Advance(48 * time.Hour)
+	res, err = batch.Apply(context.Background(), cfg)
+	if err != nil || res.Summary.Outcomes["updated"] != 1 || res.StaleKeys != 1 {
+		t.Fatalf("resumed run: %v, %+v; want updated and 1 stale key", err, res)
+	}
+	seen := h.seen()
+	if got := seen[len(seen)-1].Key; got != key || key == "" {
+		t.Errorf("resumed request key %q; want the original %q", got, key)
+	}
+	if !strings.Contains(h.logs.String(), "longer than the server keeps keys") {
+		t.Errorf("no warning logged about the stale key")
+	}
+}

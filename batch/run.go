@@ -229,7 +229,12 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.src.close()
 
-	scratch, err := checkpoint.OpenScratch(os.TempDir())
+	// The row store lives beside the report, which plan must be able to
+	// write anyway (a pod's /tmp may be read-only).
+	if err := os.MkdirAll(cfg.ReportDir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: create report directory %s: %w", ErrConfig, cfg.ReportDir, err)
+	}
+	scratch, err := checkpoint.OpenScratch(cfg.ReportDir)
 	if err != nil {
 		return nil, &StateError{Err: err}
 	}

@@ -249,7 +249,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		RateLimited: r.run.RateLimited + int(r.rateLimited.Load()),
 		Budget:      report.Budget{Day: day, Used: used, Left: max(0, r.cfg.DailyBudget-used)},
 	}
-	result := &Result{ReportDir: r.cfg.ReportDir, Resumed: r.resume, StaleKeys: int(r.staleKeys.Load())}
+	result := &Result{ReportDir: r.cfg.ReportDir, Resumed: r.resume, StaleKeys: int(r.staleKeys.Load()), KeyFingerprint: r.fp}
 	if reason != stopNone {
 		result.Stopped = reason.String()
 	}

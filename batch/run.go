@@ -71,6 +71,9 @@ type Result struct {
 	// StaleKeys counts updates re-sent with a key older than the server
 	// keeps keys.
 	StaleKeys int
+	// KeyFingerprint identifies the API key (its test_/live_ prefix and a
+	// short hash), "" when there was none.
+	KeyFingerprint string
 }
 
 // Sample is one update plan would send.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/juicebatch/juicebatch/batch"
+	"github.com/juicebatch/juicebatch/metrics"
 	"github.com/juicebatch/juicebatch/ratelimit"
 	"github.com/juicebatch/juicebatch/report"
 	"github.com/juicebatch/juicebatch/sandbox"
@@ -142,7 +143,41 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 	if err != nil {
 		fmt.Fprintf(std.err, "juicebatch %s: %v\n", cmd, err)
 	}
-	return batch.ExitCode(res, err)
+	code := batch.ExitCode(res, err)
+	if res != nil && cmd == "apply" {
+		publishMetrics(ctx, f, res, code, logger)
+	}
+	return code
+}
+
+// publishMetrics pushes or writes the run's counters (--metrics-push,
+// --metrics-file). A failure is a warning: the run's own outcome stands.
+func publishMetrics(ctx context.Context, f runFlags, res *batch.Result, code int, logger *slog.Logger) {
+	if f.metricsPush == "" && f.metricsFile == "" {
+		return
+	}
+	s := res.Summary
+	run := metrics.Run{
+		Job: metrics.DefaultJob,
+		// The key's fingerprint: stable across runs, one per key, safe to show.
+		Instance: res.KeyFingerprint,
+		Outcomes: s.Outcomes, Requests: s.Requests, Retries: s.Retries, RateLimited: s.RateLimited,
+		BudgetUsed: s.Budget.Used, BudgetLeft: s.Budget.Left, ExitCode: code,
+		Duration: s.FinishedAt.Sub(s.StartedAt), Finished: s.FinishedAt,
+	}
+	if f.metricsPush != "" {
+		// A signal may have ended the run; the push still deserves a try.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), metrics.DefaultPushTimeout)
+		defer cancel()
+		if err := metrics.Push(pctx, f.metricsPush, run, nil); err != nil {
+			logger.Warn("could not push metrics", "err", err)
+		}
+	}
+	if f.metricsFile != "" {
+		if err := metrics.WriteTextfile(f.metricsFile, run); err != nil {
+			logger.Warn("could not write metrics file", "err", err)
+		}
+	}
 }
 
 // startSandbox serves an in-process sandbox on a loopback port that knows

@@ -77,6 +77,8 @@ type runFlags struct {
 	progressEvery time.Duration
 	noProgress    bool
 	sandbox       bool
+	metricsPush   string
+	metricsFile   string
 }
 
 // rateFlag records whether --rate was given, so --sandbox can pick its own
@@ -131,6 +133,8 @@ func (f *runFlags) register(fs *flag.FlagSet, std stdio, cmd string) {
 	fs.DurationVar(&f.progressEvery, "progress-interval", 30*time.Second, "off a terminal, log a progress line this often")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar or progress lines")
 	if cmd == "apply" {
+		fs.StringVar(&f.metricsPush, "metrics-push", "", "at the end, push the run's counters to this Prometheus Pushgateway `URL`")
+		fs.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the run's counters to this `file` in the node exporter's textfile format")
 		fs.BoolVar(&f.sandbox, "sandbox", false, "run against an in-process sandbox that knows every id (a rehearsal; nothing leaves this machine)")
 	}
 }

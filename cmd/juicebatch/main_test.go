@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -157,5 +160,39 @@ func TestReadmeFirstCommand(t *testing.T) {
 	status := invoke(t, dir, nil, "status")
 	if status.code != exitOK || !strings.Contains(status.stdout, "finished") || !strings.Contains(status.stdout, "test_") {
 		t.Errorf("status = %d:\n%s\n%s", status.code, status.stdout, status.stderr)
+	}
+}
+
+func TestMetricsFileAndPush(t *testing.T) {
+	dir := t.TempDir()
+	var pushed []string
+	var mu sync.Mutex
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		pushed = append(pushed, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer gw.Close()
+	textfile := filepath.Join(dir, "juicebatch.prom")
+	got := invoke(t, dir, nil, "apply", "--sandbox", "--map", repoFile("crm-mapping.json"), "--phone-region", "NG",
+		"--metrics-push", gw.URL, "--metrics-file", textfile, repoFile("crm-export.csv"))
+	if got.code != exitRowsBad {
+		t.Fatalf("apply = %d\n%s", got.code, got.stderr)
+	}
+	b, err := os.ReadFile(textfile)
+	if err != nil {
+		t.Fatalf("metrics file: %v", err)
+	}
+	for _, want := range []string{`juicebatch_rows{juicebatch_instance="test_`, `outcome="updated"} 6`, `outcome="invalid"} 1`,
+		"juicebatch_requests_total{", "juicebatch_last_run_exit_code{"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics file lacks %q:\n%s", want, b)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(pushed) != 1 || !strings.HasPrefix(pushed[0], "PUT /metrics/job/juicebatch/instance/test_") {
+		t.Errorf("pushes %v; want one PUT to /metrics/job/juicebatch/instance/<fingerprint>", pushed)
 	}
 }

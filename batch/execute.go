@@ -62,8 +62,10 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	if ctx.Err() != nil {
 		r.stop(stopSignal)
 	}
-	if err := r.rl.Flush(); err != nil {
-		r.fatal(&StateError{Err: fmt.Errorf("flush state: %w", err)})
+	if r.rl != nil {
+		if err := r.rl.Flush(); err != nil {
+			r.fatal(&StateError{Err: fmt.Errorf("flush state: %w", err)})
+		}
 	}
 
 	reason, fatalErr := r.stopped()
@@ -154,20 +156,15 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	if err != nil {
 		return nil, &InputError{Err: err}
 	}
-	f, err := os.Open(path)
+	header, err := r.header(path)
 	if err != nil {
-		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
-	}
-	defer f.Close()
-	raw, err := input.OpenRaw(f, r.src.format, r.src.name)
-	if err != nil {
-		return nil, &InputError{Err: err}
+		return nil, err
 	}
 	format := report.CSV
 	if r.src.format == input.NDJSON {
 		format = report.NDJSON
 	}
-	w, err := report.Create(r.cfg.ReportDir, format, raw.Header())
+	w, err := report.Create(r.cfg.ReportDir, format, header)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -181,31 +178,34 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	for _, o := range outcomes {
 		counts[o] = 0
 	}
-	rows := r.store.RowReader(r.run.ID)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
+	}
+	defer f.Close()
+	rd, err := input.Open(f, r.src.format, r.src.opts)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	raws := rd.(input.RawSource)
+	var stored *checkpoint.RowReader
+	if r.plan == nil {
+		stored = r.store.RowReader(r.run.ID)
+	}
 	total := 0
 	for {
-		rec, err := raw.Next()
+		rec, err := rd.Next()
 		if err != nil {
 			// The end, or where the main pass stopped on the same broken
 			// input: nothing after it was read.
 			break
 		}
 		total++
-		row, ok, err := rows.Seek(rec.Num)
-		if err != nil {
-			return nil, &StateError{Err: err}
-		}
-		res := report.Result{Row: rec.Num, Outcome: outPending}
-		if ok {
-			res.ID, res.Attempts, res.IdempotencyKey = row.CustomerID, row.Attempts, row.Key
-			if row.Status == checkpoint.StatusDone {
-				res.Outcome, res.HTTPStatus, res.Error = row.Outcome, row.HTTPStatus, row.Error
-			} else if row.Attempts > 0 {
-				res.Error = "in flight when the run stopped; resume re-sends it with this key"
-			}
-		}
-		if r.cmd == report.CommandPlan && res.Outcome == outPending {
-			res.Outcome = outWouldUpdate // not reached: plan never stops early but on a fatal error
+		var res report.Result
+		if r.plan != nil {
+			res = r.planResult(rec)
+		} else if res, err = r.applyResult(rec, stored); err != nil {
+			return nil, err
 		}
 		counts[res.Outcome]++
 		if err := w.Result(res); err != nil {
@@ -213,15 +213,15 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		}
 		switch res.Outcome {
 		case outInvalid, outRejected, outFailed:
-			msg := res.Error
+			raw := raws.Raw()
 			if format == report.CSV {
-				fields := rec.Fields
+				fields := raw.Fields
 				if fields == nil {
-					fields = []string{string(rec.Text)}
+					fields = []string{string(raw.Text)}
 				}
-				err = w.FailedCSV(fields, msg)
+				err = w.FailedCSV(fields, res.Error)
 			} else {
-				err = w.FailedNDJSON(rec.Text, msg)
+				err = w.FailedNDJSON(raw.Text, res.Error)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -285,6 +285,68 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		}
 	}
 	return result, nil
+}
+
+// header reads the input's CSV header as written (nil for NDJSON), for the
+// failed file.
+func (r *runner) header(path string) ([]string, error) {
+	if r.src.format != input.CSV {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
+	}
+	defer f.Close()
+	raw, err := input.OpenRaw(f, r.src.format, r.src.name)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	return raw.Header(), nil
+}
+
+// applyResult is an apply row's line in results.csv, from its record in the
+// state. A row without one was not reached: pending.
+func (r *runner) applyResult(rec *input.Record, stored *checkpoint.RowReader) (report.Result, error) {
+	res := report.Result{Row: rec.Num, ID: groupID(rec), Outcome: outPending}
+	row, ok, err := stored.Seek(rec.Num)
+	if err != nil {
+		return res, &StateError{Err: err}
+	}
+	if !ok {
+		return res, nil
+	}
+	res.Attempts, res.IdempotencyKey = row.Attempts, row.Key
+	if row.CustomerID != "" {
+		res.ID = row.CustomerID
+	}
+	if row.Status == checkpoint.StatusDone {
+		res.Outcome, res.HTTPStatus, res.Error = row.Outcome, row.HTTPStatus, row.Error
+	} else if row.Attempts > 0 {
+		res.Error = "in flight when the run stopped; resume re-sends it with this key"
+	}
+	return res, nil
+}
+
+// planResult is a plan row's line in results.csv. Plan keeps one byte a row
+// (planRows); the texts are recomputed here, from the same deterministic
+// normalization, for the rows that need one.
+func (r *runner) planResult(rec *input.Record) report.Result {
+	outcome, implied := r.plan.get(rec.Num)
+	res := report.Result{Row: rec.Num, ID: groupID(rec), Outcome: outcome}
+	if outcome == "" {
+		res.Outcome = outWouldUpdate // not reached: plan stops early only on a fatal error
+	}
+	if outcome == outInvalid || implied {
+		upd, rowErr := r.norm.Update(rec)
+		switch {
+		case rowErr != nil:
+			res.Error = rowErr.Error()
+		case implied:
+			res.Error = impliedNote(upd.ImpliedClears)
+		}
+	}
+	return res
 }
 
 // daysNeeded is how many days of the daily budget n requests take, today's

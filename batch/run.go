@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -111,9 +110,10 @@ type runner struct {
 
 	src    *source
 	scan   *scan
-	store  *checkpoint.Store // where the run's rows are recorded
-	state  *checkpoint.Store // what change detection reads (nil: nothing applied yet)
-	rl     *checkpoint.RunLog
+	store  *checkpoint.Store  // where the run's rows are recorded
+	state  *checkpoint.Store  // what change detection reads (nil: nothing applied yet)
+	rl     *checkpoint.RunLog // apply's row store: the state
+	plan   *planRows          // plan's row store: in memory
 	run    checkpoint.Run
 	resume bool
 	norm   *normalize.Normalizer
@@ -232,21 +232,10 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.src.close()
 
-	// The row store lives beside the report, which plan must be able to
-	// write anyway (a pod's /tmp may be read-only).
-	if err := os.MkdirAll(cfg.ReportDir, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: create report directory %s: %w", ErrConfig, cfg.ReportDir, err)
-	}
-	scratch, err := checkpoint.OpenScratch(cfg.ReportDir)
-	if err != nil {
-		return nil, &StateError{Err: err}
-	}
-	defer scratch.Close()
-	r.store = scratch
+	r.plan = &planRows{}
 	if err := r.startRun(); err != nil {
 		return nil, err
 	}
-	r.rl = scratch.RunLog(r.run.ID)
 	return r.execute(ctx)
 }
 
@@ -418,6 +407,10 @@ func (r *runner) carry(outcome string) {
 func (r *runner) finishRows(outcome string, status int, errText string, rows ...checkpoint.Row) error {
 	now := r.clock.Now()
 	for _, row := range rows {
+		if r.plan != nil {
+			r.plan.put(row.Num, outcome, errText != "")
+			continue
+		}
 		row.Status = checkpoint.StatusDone
 		row.Outcome = outcome
 		row.HTTPStatus = status

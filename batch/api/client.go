@@ -4,7 +4,9 @@
 // happened; deciding whether to retry is the caller's business.
 //
 // A Client is safe for concurrent use. The API key it holds is never
-// printed: not by String, not in errors, not in logs.
+// printed: not by String, not in errors, not in logs; and it is cut out of
+// everything read from an answer (body, Location, X-Request-Id), so a
+// server that echoes request headers cannot put it in the report.
 package api
 
 import (
@@ -16,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -45,15 +48,31 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Client sends customer updates.
+// Client sends customer updates. It prints as its base URL only (String,
+// GoString, LogValue), so neither fmt nor slog can show the key it holds.
 type Client struct {
 	base      *url.URL
 	http      *http.Client
+	key       string // the API key, redacted from everything the server sends back
 	auth      string // the whole Authorization header value
 	userAgent string
 	timeout   time.Duration
 	now       func() time.Time
 }
+
+// ErrBadID is in the Result of a Patch whose id is empty, "." or "..":
+// escaped or not, such a segment names the collection or its parent after
+// any URL normalization, never one customer, so nothing is sent.
+var ErrBadID = errors.New("api: the id cannot be sent as one path segment")
+
+// String describes the client without its key.
+func (c *Client) String() string { return "api.Client{" + c.base.Redacted() + "}" }
+
+// GoString is String, so %#v does not print the key either.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue is String, so a Client logged with slog does not print the key.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // New checks cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -96,24 +115,30 @@ func New(cfg Config) (*Client, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Client{base: base, http: hc, auth: auth, userAgent: ua, timeout: timeout, now: now}, nil
+	return &Client{base: base, http: hc, key: cfg.Key, auth: auth, userAgent: ua, timeout: timeout, now: now}, nil
 }
 
 // ParseBaseURL parses and checks a base URL: https anywhere, plain http only
-// to a loopback address, no user info, no query or fragment.
+// to a loopback address, no user info, no query or fragment. Its errors show
+// the URL without its query, fragment or password, where a misplaced secret
+// (an ?api_key=...) would be.
 func ParseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
 	if err != nil {
-		return nil, fmt.Errorf("api: base URL %q: %w", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the whole URL
+		}
+		return nil, fmt.Errorf("api: base URL %q: %w", shownURL(raw), err)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("api: base URL %q has no host", raw)
+		return nil, fmt.Errorf("api: base URL %q has no host", shownURL(raw))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("api: base URL must not carry credentials")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("api: base URL %q must not have a query or fragment", raw)
+		return nil, fmt.Errorf("api: base URL %q must not have a query or fragment", shownURL(raw))
 	}
 	switch u.Scheme {
 	case "https":
@@ -122,9 +147,26 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 			return nil, fmt.Errorf("api: base URL %s: plain http is refused except to a loopback address (the key and customer data would cross the network unencrypted); use https", u.Redacted())
 		}
 	default:
-		return nil, fmt.Errorf("api: base URL %q: scheme must be https", raw)
+		return nil, fmt.Errorf("api: base URL %q: scheme must be https", shownURL(raw))
 	}
 	return u, nil
+}
+
+// shownURL is a base URL as an error may show it: cut at its query or
+// fragment, and without the user info before an "@".
+func shownURL(raw string) string {
+	s := raw
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i] + "..."
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		start := 0
+		if j := strings.Index(s, "//"); j >= 0 && j < i {
+			start = j + 2
+		}
+		s = s[:start] + "..." + s[i:]
+	}
+	return s
 }
 
 // IsLoopback reports whether host is "localhost" or a loopback IP.
@@ -194,6 +236,9 @@ type Result struct {
 // Idempotency-Key. It never returns an error: what went wrong is in the
 // Result, so that every outcome is a value the caller can classify.
 func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) Result {
+	if id == "" || id == "." || id == ".." {
+		return Result{Err: fmt.Errorf("%w: %q", ErrBadID, id)}
+	}
 	u := *c.base
 	// PathEscape and RawPath keep the id a single segment: "a/b" is sent as
 	// "a%2Fb" and can never address another route.
@@ -218,7 +263,7 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) 
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Result{Err: scrub(err, c.auth), Duration: time.Since(start)}
+		return Result{Err: scrub(err, c.key), Duration: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
@@ -227,14 +272,18 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) 
 		// The answer was cut off: whether the update applied is unknown,
 		// exactly as for a dropped connection.
 		res.Status = 0
-		res.Err = fmt.Errorf("read answer (status %d): %w", resp.StatusCode, scrub(err, c.auth))
+		res.Err = fmt.Errorf("read answer (status %d): %w", resp.StatusCode, scrub(err, c.key))
 		return res
 	}
 	if len(data) > maxResponse {
 		data = data[:maxResponse]
 	}
+	// A server (or a proxy in front of it) may echo the request's headers
+	// in its answer; everything read from the answer ends up in the
+	// report, the state file or a log line, so the key is cut out first.
+	data = redact(data, c.key)
 	res.Replayed = strings.EqualFold(resp.Header.Get("Idempotent-Replayed"), "true")
-	res.RequestID = resp.Header.Get("X-Request-Id")
+	res.RequestID = redactString(resp.Header.Get("X-Request-Id"), c.key)
 	res.Wait, res.HasWait = WaitHint(resp.Header, data, c.now())
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		rec, perr := dataRecord(data, id)
@@ -251,7 +300,7 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) 
 		res.RequestID = res.Problem.RequestID
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		if loc := resp.Header.Get("Location"); loc != "" {
+		if loc := redactString(resp.Header.Get("Location"), c.key); loc != "" {
 			res.Problem.Message = fmt.Sprintf("unexpected redirect to %s (not followed)", redactURL(loc))
 		} else {
 			res.Problem.Message = "unexpected redirect (not followed)"
@@ -281,13 +330,33 @@ func dataRecord(body []byte, id string) (json.RawMessage, error) {
 	return env.Data, nil
 }
 
-// scrub removes the Authorization value from an error's text, in case a
-// transport ever echoes request headers.
-func scrub(err error, auth string) error {
-	if err == nil || auth == "" || !strings.Contains(err.Error(), auth) {
+// redacted replaces the key wherever a server's answer or an error repeats
+// it.
+const redacted = "[redacted]"
+
+// scrub removes the key from an error's text, in case a transport ever
+// echoes request headers.
+func scrub(err error, key string) error {
+	if err == nil || key == "" || !strings.Contains(err.Error(), key) {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), auth, "[redacted]"))
+	return errors.New(strings.ReplaceAll(err.Error(), key, redacted))
+}
+
+// redact removes the key from an answer's body.
+func redact(b []byte, key string) []byte {
+	if key == "" || !bytes.Contains(b, []byte(key)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(key), []byte(redacted))
+}
+
+// redactString removes the key from a header value.
+func redactString(s, key string) string {
+	if key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, key, redacted)
 }
 
 func redactURL(raw string) string {

@@ -42,6 +42,12 @@
 //     always a paste accident or a multi-line street address; the row is
 //     invalid and the reason says which character it found (put a second
 //     address line in billing_address.line2).
+//   - Nor may it contain a byte-order mark (U+FEFF) anywhere, at its ends
+//     included (it is not white space, so trimming keeps it): it is an
+//     invisible encoding mark, found inside a value when two exports
+//     are joined into one file (the second one's BOM lands at the start of
+//     a data line) or when a tool writes one per cell. Sent as is, it would
+//     make an email or an address differ invisibly from what the user sees.
 //
 // Fields:
 //   - id: required (Absent, Clear or blank is "missing"); must match

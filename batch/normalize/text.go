@@ -39,6 +39,9 @@ func (n *Normalizer) clean(v input.Value) (input.Value, string) {
 		if isControl(r) {
 			return input.Value{}, fmt.Sprintf("contains %s: %s", describeControl(r), quote(t))
 		}
+		if r == byteOrderMark {
+			return input.Value{}, fmt.Sprintf("contains a byte-order mark (U+FEFF; were two files joined?): %s", quote(t))
+		}
 	}
 	return input.Value{State: input.Set, Text: t}, ""
 }
@@ -53,6 +56,10 @@ func firstInvalidUTF8(s string) int {
 	}
 	return 0
 }
+
+// byteOrderMark is U+FEFF. strings.TrimSpace keeps it (it is not white
+// space), so a BOM left inside a cell would otherwise be sent.
+const byteOrderMark = '\uFEFF'
 
 // isControl reports C0 controls, DEL and C1 controls.
 func isControl(r rune) bool {

@@ -39,7 +39,7 @@ const (
 //
 //	go test -run '^$' -fuzz '^FuzzRowToRequest$' -fuzztime 10s ./batch
 func FuzzRowToRequest(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("input", "testdata", "bad", "*"))
+	seeds, _ := filepath.Glob(filepath.Join("..", "testdata", "bad", "*"))
 	seeds = append(seeds, filepath.Join("..", "testdata", "crm-export.csv"))
 	added := 0
 	for _, path := range seeds {

@@ -121,7 +121,7 @@ func TestScanIDs(t *testing.T) {
 }
 
 // corpus returns every input the table tests and fuzz seeds use, and the
-// files under testdata/bad, by format.
+// files under the repository's testdata/bad, by format.
 func corpus(t testing.TB) map[Format][]string {
 	c := map[Format][]string{CSV: slices.Clone(csvSeeds), NDJSON: slices.Clone(ndjsonSeeds)}
 	for _, tt := range csvRecordTests {
@@ -130,7 +130,10 @@ func corpus(t testing.TB) map[Format][]string {
 	for _, tt := range ndjsonRecordTests {
 		c[NDJSON] = append(c[NDJSON], tt.in)
 	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "bad", "*"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "bad", "*"))
+	if len(files) < 25 {
+		t.Fatalf("found %d files in testdata/bad; want the whole corpus", len(files))
+	}
 	for _, path := range files {
 		f, err := DetectFormat(path, "")
 		if err != nil {

@@ -23,7 +23,7 @@ import (
 )
 
 // Issue 5, at the command line: the corpus of broken inputs under
-// batch/input/testdata/bad run through the real `apply` against a sandbox,
+// testdata/bad run through the real `apply` against a sandbox,
 // and the API key looked for in everything the tool writes.
 
 // canary is a recognisable API key; canaryCore is the part no fingerprint,
@@ -34,7 +34,7 @@ const (
 )
 
 func badFile(name string) string {
-	return filepath.Join("..", "..", "batch", "input", "testdata", "bad", name)
+	return filepath.Join("..", "..", "testdata", "bad", name)
 }
 
 // recordingSandbox is a fresh sandbox that accepts canary and records the
@@ -84,7 +84,7 @@ func sentTo(ids ...string) []string { return ids }
 
 // corpusCases says, for every file of the corpus, what apply does with it.
 // The expectations are written by hand from the input and normalize rules
-// (and batch/input/testdata/bad/README.md says the same in prose).
+// (and testdata/bad/README.md says the same in prose).
 var corpusCases = []struct {
 	file   string
 	args   []string

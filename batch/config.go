@@ -34,7 +34,7 @@ type Config struct {
 	// unchanged rows like real runs.
 	BaseURL    string
 	Sandbox    bool
-	Key        string // the API key; never logged
+	Key        Secret // the API key; prints as [redacted]
 	AuthScheme string // "bearer" or "plain"
 	UserAgent  string
 	HTTPClient *http.Client
@@ -133,6 +133,41 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// Secret is an API key. It prints as "[redacted]" with every fmt verb, in
+// slog and in JSON, so that a Config in a log line, a panic or a test
+// failure never shows the key. string(s) is the key.
+type Secret string
+
+const redacted = "[redacted]"
+
+func (s Secret) show() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// String implements fmt.Stringer.
+func (s Secret) String() string { return s.show() }
+
+// GoString implements fmt.GoStringer (%#v).
+func (s Secret) GoString() string { return fmt.Sprintf("%q", s.show()) }
+
+// Format implements fmt.Formatter, so that no verb (%x, %q, ...) shows the key.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, s.GoString())
+		return
+	}
+	fmt.Fprint(f, s.show())
+}
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.show()) }
+
+// MarshalText implements encoding.TextMarshaler (and so JSON).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.show()), nil }
 
 func configErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))

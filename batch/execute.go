@@ -48,14 +48,14 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 			})
 			if err != nil {
 				prodErr = err
-				r.fatal(err)
+				r.halt(err)
 			}
 		}()
 		r.dispatch(feedCtx, sendCtx, in)
 		<-prodDone
 	}
 	if prodErr != nil && r.cmd == report.CommandPlan {
-		r.fatal(prodErr)
+		r.halt(prodErr)
 	}
 	close(finished)
 	<-progressDone

@@ -149,6 +149,12 @@ func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work 
 			return false
 		}
 	}
+	// Standard input may be a slow pipe: its rows go one by one, so none
+	// waits for the rows after it to arrive.
+	size := chunkSize
+	if r.src.stdin != nil {
+		size = 1
+	}
 	c := &chunk{done: make(chan struct{})}
 	for ctx.Err() == nil {
 		rec, err := rd.Next()
@@ -178,7 +184,7 @@ func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work 
 			it.carry = it.have && it.prev.Status == checkpoint.StatusDone && it.prev.Outcome != outFailed
 		}
 		c.items = append(c.items, it)
-		if len(c.items) == chunkSize {
+		if len(c.items) == size {
 			if !send(c) {
 				return nil
 			}

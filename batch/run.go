@@ -94,6 +94,15 @@ func (e *AuthError) Error() string {
 	return fmt.Sprintf("the API rejected the key (%s); stopped after the first rejected request so no more quota is spent", e.Detail)
 }
 
+// EndpointError is an API endpoint that answers every request alike with
+// something other than an update: a redirect, a certificate the client does
+// not trust. The run stops after the first such answer.
+type EndpointError struct{ Detail string }
+
+func (e *EndpointError) Error() string {
+	return "the API endpoint cannot be used (" + e.Detail + "); stopped after the first request"
+}
+
 // StateError is a state file that cannot be used (locked by another process,
 // foreign, corrupt, unwritable).
 type StateError struct{ Err error }
@@ -159,7 +168,7 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, configErr("no API key: set JUICEBATCH_API_KEY or --api-key-file")
 	}
 	client, err := api.New(api.Config{
-		BaseURL: cfg.BaseURL, Key: cfg.Key, AuthScheme: cfg.AuthScheme, UserAgent: cfg.UserAgent,
+		BaseURL: cfg.BaseURL, Key: string(cfg.Key), AuthScheme: cfg.AuthScheme, UserAgent: cfg.UserAgent,
 		Timeout: cfg.Timeout, HTTPClient: cfg.HTTPClient, Now: cfg.Clock.Now,
 	})
 	if err != nil {
@@ -167,9 +176,9 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.client = client
 	base, _ := api.ParseBaseURL(cfg.BaseURL)
-	r.fp = api.Fingerprint(cfg.Key)
+	r.fp = api.Fingerprint(string(cfg.Key))
 	r.scope = scopeFor(cfg, base.String(), r.fp)
-	if w := api.KeyWarning(cfg.Key, base); w != "" && !cfg.Sandbox {
+	if w := api.KeyWarning(string(cfg.Key), base); w != "" && !cfg.Sandbox {
 		r.log.Warn(w)
 	}
 
@@ -218,7 +227,7 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 		r.state = state
 	}
 	if cfg.Key != "" {
-		r.fp = api.Fingerprint(cfg.Key)
+		r.fp = api.Fingerprint(string(cfg.Key))
 		r.scope = scopeFor(cfg, base.String(), r.fp)
 	} else if r.state != nil {
 		r.scope, err = r.guessScope(base.String())
@@ -290,7 +299,7 @@ func (r *runner) openInput() error {
 		r.log.Info("reading stdin once: rows for the same id are sent one after the other in file order, not merged")
 	}
 	norm, err := normalize.New(normalize.Options{
-		File: r.cfg.Input, PhoneRegion: r.cfg.PhoneRegion,
+		File: displayName(r.cfg.Input), PhoneRegion: r.cfg.PhoneRegion,
 		// A value of only spaces means what an empty one means in that
 		// format: no change in CSV (unless --empty-clears), clear in NDJSON.
 		BlankClears: src.format == input.NDJSON || r.cfg.EmptyClears,
@@ -385,6 +394,19 @@ func (r *runner) fatal(err error) {
 	r.mu.Unlock()
 	r.stopFeed()
 	r.abortSends()
+}
+
+// halt stops the run for err without cutting off requests on the wire:
+// for an input that cannot be read on, whose rows already sent deserve
+// their answers (and their outcomes in the state).
+func (r *runner) halt(err error) {
+	r.mu.Lock()
+	if r.fatalErr == nil {
+		r.fatalErr = err
+		r.reason = stopFatal
+	}
+	r.mu.Unlock()
+	r.stopFeed()
 }
 
 // stopReason returns why the run stopped, and the fatal error if any.

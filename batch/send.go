@@ -3,8 +3,11 @@ package batch
 import (
 	"container/heap"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -38,7 +41,8 @@ type decision struct {
 	outcome string // for vDone
 	err     string // the report's error cell
 	wait    time.Duration
-	hasWait bool // the server said how long to wait (possibly 0)
+	hasWait bool  // the server said how long to wait (possibly 0)
+	fatal   error // for vFatal: why the run cannot go on
 }
 
 // decide classifies one answer. It is a pure function of the answer and the
@@ -46,6 +50,11 @@ type decision struct {
 func decide(res api.Result, tries, maxRetries int) decision {
 	canRetry := tries <= maxRetries
 	switch {
+	case res.Err != nil && errors.Is(res.Err, api.ErrBadID):
+		return decision{verdict: vDone, outcome: outRejected, err: res.Err.Error()}
+	case res.Err != nil && isTLSVerification(res.Err):
+		// Every request would fail the same way: stop before spending more.
+		return decision{verdict: vFatal, fatal: &EndpointError{Detail: "the server's TLS certificate is not trusted: " + res.Err.Error()}}
 	case res.Err != nil:
 		msg := "no answer: " + res.Err.Error()
 		if canRetry {
@@ -59,7 +68,11 @@ func decide(res api.Result, tries, maxRetries int) decision {
 		}
 		return decision{verdict: vDone, outcome: outUpdated}
 	case res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden:
-		return decision{verdict: vFatal, err: res.Problem.String()}
+		return decision{verdict: vFatal, fatal: &AuthError{Status: res.Status, Detail: res.Problem.String()}}
+	case res.Status >= 300 && res.Status < 400:
+		// A redirect answers every row alike (a wrong --base-url, a moved
+		// API): stop after the first rather than spend a request a row.
+		return decision{verdict: vFatal, fatal: &EndpointError{Detail: res.Problem.String() + "; check --base-url"}}
 	case res.Status == http.StatusTooManyRequests:
 		return decision{verdict: vWait, err: res.Problem.String(), wait: res.Wait, hasWait: res.HasWait}
 	case res.Status >= 500 || res.Status == http.StatusRequestTimeout || inFlightConflict(res):
@@ -85,6 +98,30 @@ func inFlightConflict(res api.Result) bool {
 		return true
 	}
 	return false
+}
+
+// isTLSVerification reports a certificate the client does not trust: a
+// configuration problem, never a passing one.
+func isTLSVerification(err error) bool {
+	var (
+		verr *tls.CertificateVerificationError
+		uerr x509.UnknownAuthorityError
+		herr x509.HostnameError
+		ierr x509.CertificateInvalidError
+	)
+	return errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &ierr)
+}
+
+// isNotSent reports an error from before any byte of the request left this
+// machine (the connection could not be opened): such a request is not
+// charged to the day's budget.
+func isNotSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 func giveUp(tries int, last string) string {
@@ -305,6 +342,15 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	t.since = time.Time{}
 	res := r.client.Patch(sendCtx, t.id, t.json, t.key)
 	r.pacer.Answered(at, r.clock.Now())
+	if res.Err != nil && isNotSent(res.Err) {
+		if err := r.rl.Refund(r.fp, day); err != nil {
+			return r.abandon(t, &StateError{Err: err}), false
+		}
+		r.requests.Add(-1)
+		if t.attempts > 1 {
+			r.retries.Add(-1)
+		}
+	}
 	if res.Err != nil && sendCtx.Err() != nil {
 		// Cut off by the grace period or a fatal error: whether it
 		// applied is unknown; the row stays in flight under its key.
@@ -319,7 +365,7 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	}
 	switch d.verdict {
 	case vFatal:
-		return r.abandon(t, &AuthError{Status: res.Status, Detail: d.err}), false
+		return r.abandon(t, d.fatal), false
 	case vWait:
 		r.rateLimited.Add(1)
 		t.tries-- // waiting out a 429 does not use up a retry

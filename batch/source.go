@@ -40,7 +40,7 @@ type source struct {
 // is sent before this succeeds, so every problem here is a clean fatal error.
 func openSource(cfg *Config, reportDir string) (*source, error) {
 	s := &source{name: cfg.Input}
-	s.opts = input.Options{Name: cfg.Input, Mapping: cfg.Mapping, EmptyClears: cfg.EmptyClears, Strict: cfg.Strict}
+	s.opts = input.Options{Name: displayName(cfg.Input), Mapping: cfg.Mapping, EmptyClears: cfg.EmptyClears, Strict: cfg.Strict}
 	if cfg.Input != "-" {
 		f, err := input.DetectFormat(cfg.Input, cfg.Format)
 		if err != nil {
@@ -79,6 +79,16 @@ func openSource(cfg *Config, reportDir string) (*source, error) {
 	}
 	s.spoolPath = s.spool.Name()
 	return s, nil
+}
+
+// displayName is how messages name the input: its path, or "stdin" (a
+// message beginning "-:3:" would read badly, and a spreadsheet would take
+// it for a formula).
+func displayName(input string) string {
+	if input == "-" {
+		return "stdin"
+	}
+	return input
 }
 
 // close removes the spool.

@@ -157,6 +157,33 @@ func (l *RunLog) Intent(a Attempt) error {
 	return nil
 }
 
+// Refund gives back one request charged by Intent to fingerprint and day,
+// for a request that never left this machine (the connection could not even
+// be opened): the budget counts requests sent. It never goes below zero.
+func (l *RunLog) Refund(fingerprint, day string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.commitLocked(func(tx *bolt.Tx, _ *bolt.Bucket) error {
+		q := tx.Bucket([]byte(bucketQuota))
+		if q == nil {
+			return nil
+		}
+		fq := q.Bucket([]byte(fingerprint))
+		if fq == nil {
+			return nil
+		}
+		used, err := decodeCount(fq.Get([]byte(day)))
+		if err != nil || used == 0 {
+			return err
+		}
+		return fq.Put([]byte(day), encodeCount(used-1))
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint: refund a request of run %s: %w", l.runID, err)
+	}
+	return nil
+}
+
 // Outcome durably writes rows in their final state, together with the
 // buffered rows. When applied is not nil, its Fields are merged into the
 // customer's Applied record for applied.Scope (fields it names are replaced,

@@ -510,3 +510,38 @@ func TestConcurrentBudget(t *testing.T) {
 		t.Errorf("%d rows in flight stored; want %d", n, budget)
 	}
 }
+
+func TestRefund(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	l := s.RunLog("r")
+	// Nothing charged yet: nothing to give back, and no error.
+	if err := l.Refund("fp", "2026-11-27"); err != nil {
+		t.Fatalf("Refund with nothing charged: %v", err)
+	}
+	for i := 1; i <= 2; i++ {
+		if err := l.Intent(Attempt{Rows: []Row{inflight(i, "k")}, Fingerprint: "fp", Day: "2026-11-27", Budget: 2, At: day0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		day  string
+		want int
+	}{
+		{"2026-11-27", 1},
+		{"2026-11-28", 1}, // another day: nothing charged there
+		{"2026-11-27", 0},
+		{"2026-11-27", 0}, // never below zero
+	}
+	for i, st := range steps {
+		if err := l.Refund("fp", st.day); err != nil {
+			t.Fatalf("step %d: Refund: %v", i, err)
+		}
+		if got, err := s.QuotaUsed("fp", "2026-11-27"); got != st.want || err != nil {
+			t.Errorf("step %d: after Refund(%s), QuotaUsed = %d, %v; want %d", i, st.day, got, err, st.want)
+		}
+	}
+	// The budget is free again.
+	if err := l.Intent(Attempt{Rows: []Row{inflight(3, "k")}, Fingerprint: "fp", Day: "2026-11-27", Budget: 2, At: day0}); err != nil {
+		t.Errorf("Intent after refunds: %v", err)
+	}
+}

@@ -96,9 +96,11 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 		return fail(err)
 	}
 	cfg.Logger = logger
-	if cfg.Key, err = f.apiKey(std); err != nil {
+	key, err := f.apiKey(std)
+	if err != nil {
 		return fail(err)
 	}
+	cfg.Key = batch.Secret(key)
 
 	var sb *sandbox.Server
 	if f.sandbox {
@@ -198,11 +200,9 @@ func startInProcessSandbox() (string, *sandbox.Server, func(), error) {
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		hs.Shutdown(ctx)
-	}
+	// The run is over when stop is called: close at once (Shutdown would
+	// wait for the client's idle connections).
+	stop := func() { hs.Close() }
 	return "http://" + ln.Addr().String(), srv, stop, nil
 }
 

@@ -443,8 +443,15 @@ func TestPlanSendsNothing(t *testing.T) {
 	if len(h.seen()) != 0 {
 		t.Fatalf("plan sent %d requests", len(h.seen()))
 	}
-	if got, want := outcomes(h.results(cfg)), []string{"would_update", "would_update", "invalid"}; !slices.Equal(got, want) {
+	rows := h.results(cfg)
+	if got, want := outcomes(rows), []string{"would_update", "would_update", "invalid"}; !slices.Equal(got, want) {
 		t.Errorf("plan outcomes %v; want %v", got, want)
+	}
+	if want := `billing_address is replaced whole: billing_address.line2, billing_address.state, billing_address.zip_code sent as "" (cleared)`; rows[1][6] != want {
+		t.Errorf("plan row 2 note %q; want %q", rows[1][6], want)
+	}
+	if rows[2][1] != "p-3" || !strings.Contains(rows[2][6], `in.csv:4: email: `) {
+		t.Errorf("plan row 3 = %q; want id p-3 and the email error with its line", rows[2])
 	}
 	if p := res.Summary.Plan; p == nil || p.Requests != 2 || p.Days != 1 {
 		t.Errorf("plan summary %+v; want 2 requests, 1 day", p)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/juicebatch/juicebatch/batch/input"
 	"github.com/juicebatch/juicebatch/checkpoint"
@@ -121,9 +122,14 @@ func (r *runner) planTask(t *task) bool {
 		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied})
 	}
 	r.mu.Unlock()
-	if err := r.finishRows(outWouldUpdate, 0, impliedNote(t.implied), t.rows...); err != nil {
-		r.fatal(&StateError{Err: err})
-		return false
+	r.mu.Lock()
+	r.outcomes[outWouldUpdate] += len(t.rows)
+	r.mu.Unlock()
+	for _, row := range t.rows {
+		if err := r.plan.put(row.Num, outWouldUpdate, t.implied, ""); err != nil {
+			r.fatal(&StateError{Err: err})
+			return false
+		}
 	}
 	return true
 }
@@ -145,7 +151,7 @@ func impliedNote(keys []string) string {
 	if len(keys) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("billing_address is replaced whole: %v sent as \"\" (cleared)", keys)
+	return fmt.Sprintf("billing_address is replaced whole: %s sent as \"\" (cleared)", strings.Join(keys, ", "))
 }
 
 // finish is the report pass: it reads the input again beside the row
@@ -156,15 +162,22 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	if err != nil {
 		return nil, &InputError{Err: err}
 	}
-	header, err := r.header(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
+	}
+	defer f.Close()
+	// Each row's outcome is known; the report pass only needs its id and
+	// its raw form, which a skim gives without decoding every field again.
+	sk, err := input.OpenSkim(f, r.src.format, r.src.opts)
+	if err != nil {
+		return nil, &InputError{Err: err}
 	}
 	format := report.CSV
 	if r.src.format == input.NDJSON {
 		format = report.NDJSON
 	}
-	w, err := report.Create(r.cfg.ReportDir, format, header)
+	w, err := report.Create(r.cfg.ReportDir, format, sk.Header())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -178,23 +191,13 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	for _, o := range outcomes {
 		counts[o] = 0
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
-	}
-	defer f.Close()
-	rd, err := input.Open(f, r.src.format, r.src.opts)
-	if err != nil {
-		return nil, &InputError{Err: err}
-	}
-	raws := rd.(input.RawSource)
 	var stored *checkpoint.RowReader
 	if r.plan == nil {
 		stored = r.store.RowReader(r.run.ID)
 	}
 	total := 0
 	for {
-		rec, err := rd.Next()
+		rec, err := sk.Next()
 		if err != nil {
 			// The end, or where the main pass stopped on the same broken
 			// input: nothing after it was read.
@@ -203,8 +206,11 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		total++
 		var res report.Result
 		if r.plan != nil {
-			res = r.planResult(rec)
-		} else if res, err = r.applyResult(rec, stored); err != nil {
+			res, err = r.planResult(rec)
+		} else {
+			res, err = r.applyResult(rec, stored)
+		}
+		if err != nil {
 			return nil, err
 		}
 		counts[res.Outcome]++
@@ -213,7 +219,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		}
 		switch res.Outcome {
 		case outInvalid, outRejected, outFailed:
-			raw := raws.Raw()
+			raw := rec.Raw
 			if format == report.CSV {
 				fields := raw.Fields
 				if fields == nil {
@@ -287,28 +293,10 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	return result, nil
 }
 
-// header reads the input's CSV header as written (nil for NDJSON), for the
-// failed file.
-func (r *runner) header(path string) ([]string, error) {
-	if r.src.format != input.CSV {
-		return nil, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
-	}
-	defer f.Close()
-	raw, err := input.OpenRaw(f, r.src.format, r.src.name)
-	if err != nil {
-		return nil, &InputError{Err: err}
-	}
-	return raw.Header(), nil
-}
-
 // applyResult is an apply row's line in results.csv, from its record in the
 // state. A row without one was not reached: pending.
-func (r *runner) applyResult(rec *input.Record, stored *checkpoint.RowReader) (report.Result, error) {
-	res := report.Result{Row: rec.Num, ID: groupID(rec), Outcome: outPending}
+func (r *runner) applyResult(rec *input.Skim, stored *checkpoint.RowReader) (report.Result, error) {
+	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outPending}
 	row, ok, err := stored.Seek(rec.Num)
 	if err != nil {
 		return res, &StateError{Err: err}
@@ -328,25 +316,20 @@ func (r *runner) applyResult(rec *input.Record, stored *checkpoint.RowReader) (r
 	return res, nil
 }
 
-// planResult is a plan row's line in results.csv. Plan keeps one byte a row
-// (planRows); the texts are recomputed here, from the same deterministic
-// normalization, for the rows that need one.
-func (r *runner) planResult(rec *input.Record) report.Result {
-	outcome, implied := r.plan.get(rec.Num)
-	res := report.Result{Row: rec.Num, ID: groupID(rec), Outcome: outcome}
+// planResult is a plan row's line in results.csv, from planRows.
+func (r *runner) planResult(rec *input.Skim) (report.Result, error) {
+	outcome, implied, text, err := r.plan.get(rec.Num)
+	if err != nil {
+		return report.Result{}, &StateError{Err: err}
+	}
+	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outcome, Error: text}
 	if outcome == "" {
 		res.Outcome = outWouldUpdate // not reached: plan stops early only on a fatal error
 	}
-	if outcome == outInvalid || implied {
-		upd, rowErr := r.norm.Update(rec)
-		switch {
-		case rowErr != nil:
-			res.Error = rowErr.Error()
-		case implied:
-			res.Error = impliedNote(upd.ImpliedClears)
-		}
+	if len(implied) > 0 {
+		res.Error = impliedNote(implied)
 	}
-	return res
+	return res, nil
 }
 
 // daysNeeded is how many days of the daily budget n requests take, today's

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -241,7 +242,13 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.src.close()
 
-	r.plan = &planRows{}
+	if err := os.MkdirAll(cfg.ReportDir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: create report directory %s: %w", ErrConfig, cfg.ReportDir, err)
+	}
+	if r.plan, err = newPlanRows(cfg.ReportDir); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	defer r.plan.close()
 	if err := r.startRun(); err != nil {
 		return nil, err
 	}
@@ -430,7 +437,9 @@ func (r *runner) finishRows(outcome string, status int, errText string, rows ...
 	now := r.clock.Now()
 	for _, row := range rows {
 		if r.plan != nil {
-			r.plan.put(row.Num, outcome, errText != "")
+			if err := r.plan.put(row.Num, outcome, nil, errText); err != nil {
+				return err
+			}
 			continue
 		}
 		row.Status = checkpoint.StatusDone

@@ -1,0 +1,106 @@
+package input
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Skim is one record as a Skimmer reads it: its number, its id (trimmed, ""
+// when the record has none Open would give as Set), and its raw form.
+type Skim struct {
+	Num, Line int
+	ID        string
+	Raw       *RawRecord
+}
+
+// Skimmer reads an input a second time, cheaply: for each record, numbered
+// exactly as Open numbers it, only the id and the raw record, which is what
+// a report needs of a row whose outcome is already known. For CSV it does
+// not decode the other columns (no gocsv, no per-field rules); for NDJSON it
+// decodes each line as Open does, since finding the id needs that anyway.
+// It is not safe for concurrent use.
+type Skimmer struct {
+	header []string
+	csv    *csvCore
+	idCol  int
+	opts   Options
+	nd     *ndjsonReader
+}
+
+// OpenSkim starts skimming r as format f, with the same options (mapping)
+// as the Open it stands beside; it fails as Open does.
+func OpenSkim(r io.Reader, f Format, opts Options) (*Skimmer, error) {
+	switch f {
+	case CSV:
+		core, err := newCSVCore(r, opts.Name, opts.maxRecord)
+		if err != nil {
+			return nil, err
+		}
+		header, line, err := readHeader(core, func() error {
+			_, err := core.cr.Read()
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		h, err := mapHeader(opts.Name, line, header, opts.Mapping, opts.Strict)
+		if err != nil {
+			return nil, err
+		}
+		s := &Skimmer{header: header, csv: core, idCol: -1, opts: opts}
+		for i, f := range h.cols {
+			if f == ID {
+				s.idCol = i
+			}
+		}
+		return s, nil
+	case NDJSON:
+		rd, err := openNDJSON(r, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &Skimmer{nd: rd}, nil
+	}
+	return nil, fmt.Errorf("input: skim %s: unknown format %v", opts.Name, f)
+}
+
+// Header returns the CSV header as written (nil for NDJSON).
+func (s *Skimmer) Header() []string { return s.header }
+
+// Next returns the next record, io.EOF after the last one, or the same
+// *FileError that Open's Reader returns at the same place.
+func (s *Skimmer) Next() (*Skim, error) {
+	if s.nd != nil {
+		rec, err := s.nd.Next()
+		if err != nil {
+			return nil, err
+		}
+		sk := &Skim{Num: rec.Num, Line: rec.Line, Raw: s.nd.Raw()}
+		if v := rec.Values[ID]; v.State == Set {
+			sk.ID = strings.TrimSpace(v.Text)
+		}
+		return sk, nil
+	}
+	var fields []string
+	st, err := s.csv.step(false, func() error {
+		var err error
+		fields, err = s.csv.cr.Read()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sk := &Skim{Num: st.num, Line: st.line, Raw: &RawRecord{Num: st.num, Line: st.line, Text: bytes.Clone(s.csv.text)}}
+	if st.parsed {
+		sk.Raw.Fields = fields
+		if s.idCol >= 0 && s.idCol < len(fields) && utf8.ValidString(fields[s.idCol]) {
+			if v := cellValue(fields[s.idCol], s.opts.EmptyClears); v.State == Set {
+				sk.ID = strings.TrimSpace(v.Text)
+			}
+		}
+	}
+	return sk, nil
+}

@@ -121,8 +121,7 @@ type chunk struct {
 type item struct {
 	rec    *input.Record
 	digest [32]byte // of the content, on stdin only
-	prev   checkpoint.Row
-	have   bool // prev is this row's record from an earlier invocation
+	prev   *checkpoint.Row // this row's record from an earlier invocation, if any
 	carry  bool // finished earlier: not normalized again
 	upd    normalize.Update
 	rowErr *input.RowError
@@ -155,7 +154,8 @@ func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work 
 	if r.src.stdin != nil {
 		size = 1
 	}
-	c := &chunk{done: make(chan struct{})}
+	newChunk := func() *chunk { return &chunk{items: make([]item, 0, size), done: make(chan struct{})} }
+	c := newChunk()
 	for ctx.Err() == nil {
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -172,23 +172,24 @@ func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work 
 			it.digest = recordDigest(rec)
 		}
 		if stored != nil {
-			if it.prev, it.have, err = stored.Seek(rec.Num); err != nil {
+			prev, have, err := stored.Seek(rec.Num)
+			if err != nil {
 				c.err = &StateError{Err: err}
 				break
 			}
 			// On stdin the run's identity covers only the first bytes: a row
 			// that differs from the one recorded at its position is new.
-			if it.have && r.src.stdin != nil && it.prev.Digest != it.digest {
-				it.have = false
+			if have && (r.src.stdin == nil || prev.Digest == it.digest) {
+				it.prev = &prev
+				it.carry = prev.Status == checkpoint.StatusDone && prev.Outcome != outFailed
 			}
-			it.carry = it.have && it.prev.Status == checkpoint.StatusDone && it.prev.Outcome != outFailed
 		}
 		c.items = append(c.items, it)
 		if len(c.items) == size {
 			if !send(c) {
 				return nil
 			}
-			c = &chunk{done: make(chan struct{})}
+			c = newChunk()
 		}
 	}
 	if len(c.items) > 0 || c.err != nil {
@@ -224,7 +225,7 @@ func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(
 				upd := it.upd
 				row := checkpoint.Row{Num: rec.Num, Line: rec.Line, CustomerID: upd.ID, Digest: it.digest}
 				t = &task{id: upd.ID, body: upd.Body, implied: upd.ImpliedClears, rows: []checkpoint.Row{row}}
-				if it.have { // in flight or failed before: the same update, the same key
+				if it.prev != nil { // in flight or failed before: the same update, the same key
 					t.key, t.attempts = it.prev.Key, it.prev.Attempts
 					if it.prev.Status == checkpoint.StatusInFlight {
 						t.since = it.prev.UpdatedAt

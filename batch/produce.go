@@ -120,9 +120,9 @@ type chunk struct {
 // item is one record and what the stages found out about it.
 type item struct {
 	rec    *input.Record
-	digest [32]byte // of the content, on stdin only
+	digest [32]byte        // of the content, on stdin only
 	prev   *checkpoint.Row // this row's record from an earlier invocation, if any
-	carry  bool // finished earlier: not normalized again
+	carry  bool            // finished earlier: not normalized again
 	upd    normalize.Update
 	rowErr *input.RowError
 }

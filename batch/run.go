@@ -393,13 +393,7 @@ func (r *runner) stop(reason stopReason) {
 // request leaves, and requests on the wire are abandoned. The first error is
 // the run's.
 func (r *runner) fatal(err error) {
-	r.mu.Lock()
-	if r.fatalErr == nil {
-		r.fatalErr = err
-		r.reason = stopFatal
-	}
-	r.mu.Unlock()
-	r.stopFeed()
+	r.halt(err)
 	r.abortSends()
 }
 

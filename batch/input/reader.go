@@ -180,28 +180,11 @@ func ScanIDs(r io.Reader, f Format, opts Options, fn func(num int, id string)) (
 	if f != CSV {
 		return 0, fmt.Errorf("input: scan %s: unknown format %v", opts.Name, f)
 	}
-	core, err := newCSVCore(r, opts.Name, opts.maxRecord)
+	core, _, idCol, err := openIDColumn(r, opts)
 	if err != nil {
 		return 0, err
 	}
 	core.cr.ReuseRecord = true
-	header, line, err := readHeader(core, func() error {
-		_, err := core.cr.Read()
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	h, err := mapHeader(opts.Name, line, header, opts.Mapping, opts.Strict)
-	if err != nil {
-		return 0, err
-	}
-	idCol := 0
-	for i, f := range h.cols {
-		if f == ID {
-			idCol = i
-		}
-	}
 	for {
 		var fields []string
 		st, err := core.step(false, func() error {
@@ -215,7 +198,7 @@ func ScanIDs(r io.Reader, f Format, opts Options, fn func(num int, id string)) (
 		if err != nil {
 			return core.num, err
 		}
-		if !st.parsed || idCol >= len(fields) || !utf8.ValidString(fields[idCol]) {
+		if !st.parsed || idCol < 0 || idCol >= len(fields) || !utf8.ValidString(fields[idCol]) {
 			continue
 		}
 		if v := cellValue(fields[idCol], opts.EmptyClears); v.State == Set {

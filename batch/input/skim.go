@@ -35,28 +35,11 @@ type Skimmer struct {
 func OpenSkim(r io.Reader, f Format, opts Options) (*Skimmer, error) {
 	switch f {
 	case CSV:
-		core, err := newCSVCore(r, opts.Name, opts.maxRecord)
+		core, header, idCol, err := openIDColumn(r, opts)
 		if err != nil {
 			return nil, err
 		}
-		header, line, err := readHeader(core, func() error {
-			_, err := core.cr.Read()
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		h, err := mapHeader(opts.Name, line, header, opts.Mapping, opts.Strict)
-		if err != nil {
-			return nil, err
-		}
-		s := &Skimmer{header: header, csv: core, idCol: -1, opts: opts}
-		for i, f := range h.cols {
-			if f == ID {
-				s.idCol = i
-			}
-		}
-		return s, nil
+		return &Skimmer{header: header, csv: core, idCol: idCol, opts: opts}, nil
 	case NDJSON:
 		rd, err := openNDJSON(r, opts)
 		if err != nil {
@@ -65,6 +48,33 @@ func OpenSkim(r io.Reader, f Format, opts Options) (*Skimmer, error) {
 		return &Skimmer{nd: rd}, nil
 	}
 	return nil, fmt.Errorf("input: skim %s: unknown format %v", opts.Name, f)
+}
+
+// openIDColumn reads and maps a CSV header, and finds the id column (-1 when
+// none maps to id): the start of every pass that needs only ids.
+func openIDColumn(r io.Reader, opts Options) (*csvCore, []string, int, error) {
+	core, err := newCSVCore(r, opts.Name, opts.maxRecord)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	header, line, err := readHeader(core, func() error {
+		_, err := core.cr.Read()
+		return err
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	h, err := mapHeader(opts.Name, line, header, opts.Mapping, opts.Strict)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	idCol := -1
+	for i, f := range h.cols {
+		if f == ID {
+			idCol = i
+		}
+	}
+	return core, header, idCol, nil
 }
 
 // Header returns the CSV header as written (nil for NDJSON).

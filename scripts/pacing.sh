@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# pacing.sh: the real-pace check of issue 6 (not CI; it takes about three
+# minutes). It starts `juicebatch sandbox` on 127.0.0.1 with its default
+# limits (10 requests in any sliding minute, 1000 a day), runs
+# `juicebatch apply` against it at the default --rate 10/min over 30
+# generated rows (3 minutes' worth), then reads /_sandbox/stats and prints
+# the rate the server saw against the allowed one, and the 429s (want 0).
+#
+#   scripts/pacing.sh [--rows N] [--keep DIR]
+#
+#   --rows N     rows to send (default 30: 3 minutes at 10/min)
+#   --keep DIR   work in DIR and keep the state, report and logs
+#
+# Needs Go and curl. Runs from any directory; nothing leaves 127.0.0.1.
+set -euo pipefail
+
+rows=30
+keep=""
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--rows) rows="$2"; shift 2 ;;
+	--keep) keep="$2"; shift 2 ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "pacing.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+[[ "$rows" =~ ^[1-9][0-9]*$ ]] || { echo "pacing.sh: --rows wants a positive number" >&2; exit 2; }
+command -v curl >/dev/null || { echo "pacing.sh: curl is needed" >&2; exit 1; }
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ -n "$keep" ]]; then
+	mkdir -p "$keep"
+	work="$(cd "$keep" && pwd)"
+else
+	work="$(mktemp -d "${TMPDIR:-/tmp}/juicebatch-pacing.XXXXXX")"
+fi
+sandbox_pid=""
+cleanup() {
+	if [[ -n "$sandbox_pid" ]]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
+	if [[ -z "$keep" ]]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+(
+	cd "$root"
+	go build -o "$work/juicebatch" ./cmd/juicebatch
+	go build -o "$work/benchgen" ./scripts/benchgen
+)
+"$work/benchgen" -rows "$rows" -clean -seed 7 -o "$work/pace.csv"
+rm -f "$work/state.db"
+
+key="test_pacing_check_key"
+"$work/juicebatch" sandbox --listen 127.0.0.1:0 --keys "$key" --create-unknown --seed 1 \
+	>"$work/sandbox.out" 2>"$work/sandbox.log" &
+sandbox_pid=$!
+url=""
+for _ in $(seq 100); do
+	url="$(sed -n 's/^sandbox listening on //p' "$work/sandbox.out")"
+	[[ -n "$url" ]] && break
+	sleep 0.1
+done
+[[ -n "$url" ]] || { echo "pacing.sh: the sandbox did not start" >&2; cat "$work/sandbox.log" >&2; exit 1; }
+
+echo "pacing: $rows rows at the default --rate 10/min against $url (sandbox defaults: 10 per sliding minute)"
+echo "expected: about $(awk -v n="$rows" 'BEGIN { printf "%.0f", (n - 1) * 6.03 }') s"
+start=$(date +%s%N)
+rc=0
+JUICEBATCH_API_KEY="$key" "$work/juicebatch" apply --base-url "$url" --state "$work/state.db" \
+	--report "$work/report" --no-progress --log-format json "$work/pace.csv" >"$work/apply.out" 2>"$work/apply.log" || rc=$?
+end=$(date +%s%N)
+if [[ $rc != 0 ]]; then
+	echo "pacing.sh: apply exited $rc:" >&2
+	tail -5 "$work/apply.log" >&2
+	exit 1
+fi
+
+stats="$(curl -fsS "$url/_sandbox/stats")"
+# The instants the server saw each PATCH (its log, millisecond precision).
+grep 'msg="sandbox request" method=PATCH' "$work/sandbox.log" | sed 's/^time=\([^ ]*\) .*/\1/' |
+	while read -r t; do date -d "$t" +%s%N; done >"$work/arrivals.txt"
+n=$(wc -l <"$work/arrivals.txt")
+first=$(head -1 "$work/arrivals.txt")
+last=$(tail -1 "$work/arrivals.txt")
+limited=$(sed -n 's/.*"rate_limited": *\([0-9]*\).*/\1/p' <<<"$stats")
+
+echo
+echo "sandbox stats: $stats"
+awk -v n="$n" -v a="$first" -v b="$last" -v s="$start" -v e="$end" -v l="$limited" 'BEGIN {
+	span = (b - a) / 1e9
+	rate = (n - 1) / span * 60
+	printf "requests the server answered: %d; 429s: %d (want 0)\n", n, l
+	printf "first to last request: %.2f s for %d intervals: %.3f per minute = %.2f%% of the allowed 10/min (target >= 99%%)\n", span, n - 1, rate, rate / 10 * 100
+	printf "whole run, start to exit: %.2f s\n", (e - s) / 1e9
+}'
+# The tightest sliding window: the span of any 11 consecutive requests must
+# be over 60 s, or the server would have seen 11 in one minute.
+awk 'NR > 0 { t[NR] = $1 } END {
+	min = -1
+	for (i = 11; i <= NR; i++) { d = (t[i] - t[i - 10]) / 1e9; if (min < 0 || d < min) min = d }
+	if (min < 0) print "  (fewer than 11 requests: no full window to check)"
+	else printf "  tightest 11 consecutive requests span %.3f s (> 60 s needed; the pacer keeps 60.3 s)\n", min
+}' "$work/arrivals.txt"
+if [[ "$limited" != 0 ]]; then
+	echo "MISSED: the server answered 429"
+	exit 1
+fi

@@ -191,48 +191,31 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	for _, o := range outcomes {
 		counts[o] = 0
 	}
-	var stored *checkpoint.RowReader
-	if r.plan == nil {
-		stored = r.store.RowReader(r.run.ID)
-	}
+	// Reading and writing overlap: one goroutine skims the input and looks
+	// each row up, this one writes the report.
+	lines := make(chan []reportLine, 4)
+	var readErr error
+	go func() {
+		defer close(lines)
+		readErr = r.reportLines(sk, lines)
+	}()
 	total := 0
-	for {
-		rec, err := sk.Next()
-		if err != nil {
-			// The end, or where the main pass stopped on the same broken
-			// input: nothing after it was read.
-			break
-		}
-		total++
-		var res report.Result
-		if r.plan != nil {
-			res, err = r.planResult(rec)
-		} else {
-			res, err = r.applyResult(rec, stored)
-		}
-		if err != nil {
-			return nil, err
-		}
-		counts[res.Outcome]++
-		if err := w.Result(res); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-		}
-		switch res.Outcome {
-		case outInvalid, outRejected, outFailed:
-			raw := rec.Raw
-			if format == report.CSV {
-				fields := raw.Fields
-				if fields == nil {
-					fields = []string{string(raw.Text)}
-				}
-				err = w.FailedCSV(fields, res.Error)
-			} else {
-				err = w.FailedNDJSON(raw.Text, res.Error)
+	var writeErr error
+	for batch := range lines {
+		for _, l := range batch {
+			if writeErr != nil {
+				continue // drain, so the reader can finish
 			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-			}
+			total++
+			counts[l.res.Outcome]++
+			writeErr = r.writeLine(w, format, l)
 		}
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	if writeErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, writeErr)
 	}
 
 	now := r.clock.Now().UTC()
@@ -291,6 +274,70 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		}
 	}
 	return result, nil
+}
+
+// reportLine is one row on its way to the report: its results.csv line and,
+// for a row that goes to the failed file, its raw form.
+type reportLine struct {
+	res report.Result
+	raw *input.RawRecord
+}
+
+// reportLines skims the input and resolves each row's line, in batches.
+func (r *runner) reportLines(sk *input.Skimmer, out chan<- []reportLine) error {
+	var stored *checkpoint.RowReader
+	if r.plan == nil {
+		stored = r.store.RowReader(r.run.ID)
+	}
+	batch := make([]reportLine, 0, chunkSize)
+	for {
+		rec, err := sk.Next()
+		if err != nil {
+			// The end, or where the main pass stopped on the same broken
+			// input: nothing after it was read.
+			break
+		}
+		var l reportLine
+		if r.plan != nil {
+			l.res, err = r.planResult(rec)
+		} else {
+			l.res, err = r.applyResult(rec, stored)
+		}
+		if err != nil {
+			return err
+		}
+		switch l.res.Outcome {
+		case outInvalid, outRejected, outFailed:
+			l.raw = rec.Raw
+		}
+		if batch = append(batch, l); len(batch) == cap(batch) {
+			out <- batch
+			batch = make([]reportLine, 0, chunkSize)
+		}
+	}
+	if len(batch) > 0 {
+		out <- batch
+	}
+	return nil
+}
+
+// writeLine writes one row to results.csv and, when it failed, its
+// original to the failed file.
+func (r *runner) writeLine(w *report.Writer, format report.Format, l reportLine) error {
+	if err := w.Result(l.res); err != nil {
+		return err
+	}
+	if l.raw == nil {
+		return nil
+	}
+	if format == report.NDJSON {
+		return w.FailedNDJSON(l.raw.Text, l.res.Error)
+	}
+	fields := l.raw.Fields
+	if fields == nil {
+		fields = []string{string(l.raw.Text)}
+	}
+	return w.FailedCSV(fields, l.res.Error)
 }
 
 // applyResult is an apply row's line in results.csv, from its record in the

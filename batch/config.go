@@ -51,6 +51,9 @@ type Config struct {
 
 	StatePath string
 	ReportDir string
+	// StatusFile, when set, is where apply keeps a small JSON snapshot of
+	// its progress while it runs (see Status), for `juicebatch status`.
+	StatusFile string
 
 	Clock  clockwork.Clock
 	Logger *slog.Logger

@@ -1,7 +1,11 @@
 package batch
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/juicebatch/juicebatch/ratelimit"
@@ -78,27 +82,132 @@ func (r *runner) snapshot() Snapshot {
 	return s
 }
 
+// statusEvery is how often apply rewrites its status file at most.
+const statusEvery = 5 * time.Second
+
 // startProgress reports progress every ProgressEvery until finished is
-// closed, then reports Done. The returned channel closes after that.
+// closed, then reports Done, and keeps apply's status file (Config.StatusFile)
+// up to date. The returned channel closes after that.
 func (r *runner) startProgress(finished <-chan struct{}) <-chan struct{} {
 	out := make(chan struct{})
-	if r.cfg.Progress == nil {
+	statusFile := r.cfg.StatusFile
+	if r.cmd != "apply" {
+		statusFile = ""
+	}
+	if r.cfg.Progress == nil && statusFile == "" {
 		close(out)
 		return out
 	}
+	every := r.cfg.ProgressEvery
+	if r.cfg.Progress == nil {
+		every = statusEvery
+	}
 	go func() {
 		defer close(out)
-		ticker := r.clock.NewTicker(r.cfg.ProgressEvery)
+		ticker := r.clock.NewTicker(every)
 		defer ticker.Stop()
+		var lastStatus time.Time
+		update := func(done bool) {
+			s := r.snapshot()
+			if r.cfg.Progress != nil {
+				if done {
+					r.cfg.Progress.Done(s)
+				} else {
+					r.cfg.Progress.Update(s)
+				}
+			}
+			if now := r.clock.Now(); statusFile != "" && (done || now.Sub(lastStatus) >= statusEvery) {
+				lastStatus = now
+				if err := writeStatus(statusFile, r.status(s, done)); err != nil {
+					r.log.Debug("could not write the status file", "err", err)
+				}
+			}
+		}
+		if statusFile != "" {
+			lastStatus = r.clock.Now()
+			if err := writeStatus(statusFile, r.status(r.snapshot(), false)); err != nil {
+				r.log.Debug("could not write the status file", "err", err)
+			}
+		}
 		for {
 			select {
 			case <-ticker.Chan():
-				r.cfg.Progress.Update(r.snapshot())
+				update(false)
 			case <-finished:
-				r.cfg.Progress.Done(r.snapshot())
+				update(true)
 				return
 			}
 		}
 	}()
 	return out
 }
+
+// Status is what apply writes to its status file while it runs, so that
+// `juicebatch status` can show a run in progress although the state file
+// itself is locked by the running process.
+type Status struct {
+	RunID       string         `json:"run_id"`
+	Input       string         `json:"input"`
+	PID         int            `json:"pid"`
+	StartedAt   time.Time      `json:"started_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	Running     bool           `json:"running"`
+	Done        int            `json:"done"`
+	Total       int            `json:"total"`
+	Outcomes    map[string]int `json:"outcomes"`
+	Requests    int            `json:"requests"`
+	Retries     int            `json:"retries"`
+	RateLimited int            `json:"rate_limited"`
+	BudgetLeft  int            `json:"budget_left"`
+	ETA         string         `json:"eta,omitempty"`
+	QuotaBound  bool           `json:"eta_quota_bound,omitempty"`
+}
+
+func (r *runner) status(s Snapshot, done bool) Status {
+	st := Status{
+		RunID: r.run.ID, Input: r.run.Input, PID: os.Getpid(), StartedAt: r.run.StartedAt.UTC(),
+		UpdatedAt: r.clock.Now().UTC(), Running: !done, Done: s.Done, Total: s.Total, Outcomes: s.Outcomes,
+		Requests: s.Requests, Retries: s.Retries, RateLimited: s.RateLimited, BudgetLeft: s.BudgetLeft,
+	}
+	if s.ETA > 0 {
+		st.ETA, st.QuotaBound = ratelimit.FormatETA(s.ETA), s.QuotaBound
+	}
+	return st
+}
+
+// writeStatus replaces path atomically.
+func writeStatus(path string, st Status) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".status-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ReadStatus reads a status file written by a running (or the last) apply.
+func ReadStatus(path string) (Status, error) {
+	var st Status
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("read status file %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// StatusPath is the status file that goes with a state file.
+func StatusPath(statePath string) string { return statePath + ".status.json" }

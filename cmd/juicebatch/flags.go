@@ -148,6 +148,7 @@ func (f *runFlags) config(file string, std stdio) (batch.Config, error) {
 		Rate: f.rate, Concurrency: f.concurrency, Timeout: f.timeout, MaxRetries: f.maxRetries,
 		DailyBudget: f.dailyBudget, Wait: f.wait, Full: f.full, NewRun: f.newRun, Grace: f.grace,
 		StatePath: f.state, ReportDir: f.reportDir, ProgressEvery: f.progressEvery,
+		StatusFile: batch.StatusPath(f.state),
 	}
 	if f.mapFile != "" {
 		m, err := input.LoadMapping(f.mapFile)

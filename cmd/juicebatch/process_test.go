@@ -419,3 +419,27 @@ func readResults(t *testing.T, dir string) [][]string {
 	}
 	return recs[1:]
 }
+
+// TestStatusWhileApplyRuns: the running apply holds the state file's lock,
+// so status shows the progress the apply keeps in its status file.
+func TestStatusWhileApplyRuns(t *testing.T) {
+	dir := t.TempDir()
+	g := newGatedServer(t, 1) // the second request hangs
+	state := filepath.Join(dir, "juicebatch.db")
+	cmd := child(t, io.Discard, "apply", "--base-url", g.URL, "--state", state,
+		"--report", filepath.Join(dir, "report"), "--rate", "100/s", "--concurrency", "1", "--no-progress", tenRows(t, dir))
+	<-g.arrived
+	got := invoke(t, dir, nil, "status")
+	g.open()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	want := fmt.Sprintf("is in use by a running apply (pid %d)", cmd.Process.Pid)
+	if got.code != exitOK || !strings.Contains(got.stdout, want) || !strings.Contains(got.stdout, "rows ") {
+		t.Errorf("status during apply = %d\n%s%s\nwant exit 0 and %q", got.code, got.stdout, got.stderr, want)
+	}
+	// Once the apply is gone, status reads the state itself.
+	got = invoke(t, dir, nil, "status")
+	if got.code != exitOK || !strings.Contains(got.stdout, "stopped") {
+		t.Errorf("status after apply = %d\n%s%s\nwant the stopped run", got.code, got.stdout, got.stderr)
+	}
+}

@@ -58,6 +58,45 @@ type statusQuota struct {
 	Left int    `json:"left"`
 }
 
+// printRunning shows the status file of the apply that holds the state.
+func printRunning(std stdio, state string, asJSON bool, lockErr error) int {
+	st, err := batch.ReadStatus(batch.StatusPath(state))
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch status: %v\n", lockErr)
+		return exitFatal
+	}
+	if asJSON {
+		enc := json.NewEncoder(std.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			State   string       `json:"state"`
+			Running batch.Status `json:"running"`
+		}{state, st}); err != nil {
+			return exitFatal
+		}
+		return exitOK
+	}
+	total := "?"
+	if st.Total >= 0 {
+		total = fmt.Sprint(st.Total)
+	}
+	fmt.Fprintf(std.out, "state: %s is in use by a running apply (pid %d); its progress at %s:\n\n", state, st.PID, st.UpdatedAt.Format(time.RFC3339))
+	fmt.Fprintf(std.out, "run %s, input %s, started %s\n", st.RunID, st.Input, st.StartedAt.Format(time.RFC3339))
+	fmt.Fprintf(std.out, "rows %d of %s done:", st.Done, total)
+	for _, o := range report.ApplyOutcomes() {
+		fmt.Fprintf(std.out, " %d %s", st.Outcomes[o], o)
+	}
+	fmt.Fprintf(std.out, "\nrequests %d (retries %d, rate-limited %d); budget left today %d", st.Requests, st.Retries, st.RateLimited, st.BudgetLeft)
+	if st.ETA != "" {
+		fmt.Fprintf(std.out, "; ETA %s", st.ETA)
+		if st.QuotaBound {
+			fmt.Fprint(std.out, " (daily quota)")
+		}
+	}
+	fmt.Fprintln(std.out)
+	return exitOK
+}
+
 func runStatus(ctx context.Context, args []string, std stdio) int {
 	fset := flag.NewFlagSet("status", flag.ContinueOnError)
 	fset.SetOutput(std.err)
@@ -85,7 +124,13 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.err, "juicebatch status: takes no arguments, got %q\n", pos)
 		return exitUsage
 	}
-	store, err := checkpoint.Open(state, checkpoint.Options{ReadOnly: true})
+	// A lock held now is a running apply: no need to wait for it.
+	store, err := checkpoint.Open(state, checkpoint.Options{ReadOnly: true, LockTimeout: 200 * time.Millisecond})
+	if errors.Is(err, checkpoint.ErrLocked) {
+		// A running apply holds the state file; it keeps a status file
+		// beside it for exactly this.
+		return printRunning(std, state, *asJSON, err)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(std.err, "juicebatch status: no state file at %s (nothing has run with it yet)\n", state)
 		return exitFatal

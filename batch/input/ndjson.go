@@ -63,11 +63,21 @@ func (l *lineReader) next() (ndLine, error) {
 		if tooLong {
 			return ndLine{num: l.line, tooLong: true}, nil
 		}
-		if len(bytes.Trim(text, " \t\r")) > 0 {
+		if !blank(text) {
 			return ndLine{num: l.line, text: text}, nil
 		}
 	}
 	return ndLine{}, l.fail
+}
+
+// blank reports whether text holds only spaces, tabs and CRs.
+func blank(text []byte) bool {
+	for _, c := range text {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // read reads one line. got is false at the end of the input. A line longer
@@ -112,6 +122,9 @@ type ndjsonReader struct {
 	warnings []string
 	last     *Record
 	text     []byte // the last line, for Raw
+	fast     fastDecoder
+	noFast   bool   // decode every line with encoding/json (tests compare)
+	idRec    Record // the record nextID reuses
 }
 
 func openNDJSON(r io.Reader, opts Options) (*ndjsonReader, error) {
@@ -122,7 +135,9 @@ func openNDJSON(r io.Reader, opts Options) (*ndjsonReader, error) {
 	return &ndjsonReader{lines: lines, opts: opts, lk: opts.Mapping.lookup(), warned: make(map[string]bool)}, nil
 }
 
-// Next implements Reader.
+// Next implements Reader. A line of the usual shape is read by the fast
+// path (ndjson_fast.go); any other line, and every line the fast path is
+// unsure of, by decode, which words every error. Both give the same record.
 func (r *ndjsonReader) Next() (*Record, error) {
 	ln, err := r.lines.next()
 	if err != nil {
@@ -135,7 +150,32 @@ func (r *ndjsonReader) Next() (*Record, error) {
 		rec.Err = r.rowErr(rec, "", "line is longer than "+sizeText(r.lines.max))
 		return rec, nil
 	}
-	r.decode(rec, ln.text)
+	if r.noFast || !r.fast.decode(r, rec, ln.text, false) {
+		r.decode(rec, ln.text)
+	}
+	return rec, nil
+}
+
+// nextID is Next for a pass that needs only each record's number and id
+// (ScanIDs, the Skimmer): the record's Num, Line and Values[ID] are what
+// Next would give, but its other values may be left Absent and Err nil.
+// For a line of the usual shape it reads no further than the id. The
+// record is reused by the next call; Raw works as after Next.
+func (r *ndjsonReader) nextID() (*Record, error) {
+	ln, err := r.lines.next()
+	if err != nil {
+		r.last, r.text = nil, nil
+		return nil, err
+	}
+	rec := &r.idRec
+	*rec = Record{Num: ln.num, Line: ln.num}
+	r.last, r.text = rec, ln.text
+	if ln.tooLong {
+		return rec, nil
+	}
+	if r.noFast || !r.fast.decode(r, rec, ln.text, true) {
+		r.decode(rec, ln.text)
+	}
 	return rec, nil
 }
 
@@ -171,7 +211,8 @@ type object struct {
 	ba    bool                // a billing_address object was met
 }
 
-// decode fills rec from one line, or sets rec.Err on the first problem.
+// decode fills rec from one line, or sets rec.Err on the first problem. It
+// is the reference the fast path must agree with, byte for byte.
 func (r *ndjsonReader) decode(rec *Record, line []byte) {
 	o := &object{r: r, rec: rec, line: line, dec: json.NewDecoder(bytes.NewReader(line))}
 	o.dec.UseNumber()
@@ -334,15 +375,7 @@ func (o *object) unknown(name, key string, nested bool) bool {
 	if !o.r.opts.Strict && (o.r.warned[name] || len(o.r.warned) > maxWarnedKeys) {
 		return o.skipValue() // said already
 	}
-	hint := ""
-	f, ok := suggest(name, nil)
-	if nested {
-		f, ok = suggest(key, nil)
-		ok = ok && f.IsAddress()
-	}
-	if ok {
-		hint = fmt.Sprintf("did you mean %s? add --column %q", f, name+"="+f.String())
-	}
+	hint := unknownHint(name, key, nested)
 	if o.r.opts.Strict {
 		reason := "key not mapped to any field (--strict)"
 		if hint != "" {
@@ -353,6 +386,28 @@ func (o *object) unknown(name, key string, nested bool) bool {
 	}
 	o.r.warn(name, o.rec.Line, hint)
 	return o.skipValue()
+}
+
+// unknownHint is the "did you mean" for an unmapped key, or "".
+func unknownHint(name, key string, nested bool) string {
+	f, ok := suggest(name, nil)
+	if nested {
+		f, ok = suggest(key, nil)
+		ok = ok && f.IsAddress()
+	}
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %s? add --column %q", f, name+"="+f.String())
+}
+
+// noteUnknown warns about an unmapped key (not under Strict) the first time
+// it is met, as unknown does.
+func (r *ndjsonReader) noteUnknown(name, key string, nested bool, line int) {
+	if r.warned[name] || len(r.warned) > maxWarnedKeys {
+		return
+	}
+	r.warn(name, line, unknownHint(name, key, nested))
 }
 
 func (r *ndjsonReader) warn(name string, line int, hint string) {

@@ -164,7 +164,7 @@ func ScanIDs(r io.Reader, f Format, opts Options, fn func(num int, id string)) (
 		}
 		n := 0
 		for {
-			rec, err := rd.Next()
+			rec, err := rd.nextID()
 			if err == io.EOF {
 				return n, nil
 			}

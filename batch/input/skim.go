@@ -20,7 +20,7 @@ type Skim struct {
 // exactly as Open numbers it, only the id and the raw record, which is what
 // a report needs of a row whose outcome is already known. For CSV it does
 // not decode the other columns (no gocsv, no per-field rules); for NDJSON it
-// decodes each line as Open does, since finding the id needs that anyway.
+// reads each line only as far as its id (the whole line when it is unusual).
 // It is not safe for concurrent use.
 type Skimmer struct {
 	header []string
@@ -84,7 +84,7 @@ func (s *Skimmer) Header() []string { return s.header }
 // *FileError that Open's Reader returns at the same place.
 func (s *Skimmer) Next() (*Skim, error) {
 	if s.nd != nil {
-		rec, err := s.nd.Next()
+		rec, err := s.nd.nextID()
 		if err != nil {
 			return nil, err
 		}

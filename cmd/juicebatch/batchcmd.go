@@ -117,6 +117,10 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 		logger.Info("rehearsing against an in-process sandbox; nothing leaves this machine", "url", url, "rate", cfg.Rate.String())
 	}
 
+	if std.getenv("GOMEMLIMIT") == "" && std.setMemoryLimit != nil {
+		std.setMemoryLimit(memoryLimit(pos[0]))
+	}
+
 	terminal := isTerminal(std.err)
 	if !f.noProgress {
 		if terminal {
@@ -182,8 +186,21 @@ func publishMetrics(ctx context.Context, f runFlags, res *batch.Result, code int
 	}
 }
 
-// startSandbox serves an in-process sandbox on a loopback port that knows
-// every id, with limits that a 10/s rehearsal never reaches.
+// memoryLimit is the soft memory limit for a run over file: 48 MiB, or more
+// for a file so large that its per-row state (an 8-byte id hash in the
+// first pass, a byte a row in plan) would not fit, where a tight limit would
+// make the collector run without end.
+func memoryLimit(file string) int64 {
+	const base, perRow = 48 << 20, 16
+	rows, err := batch.EstimateRows(file)
+	if err != nil || rows <= 0 {
+		return base
+	}
+	return max(base, 32<<20+perRow*int64(rows))
+}
+
+// startInProcessSandbox serves an in-process sandbox on a loopback port that
+// knows every id, with limits that a 10/s rehearsal never reaches.
 func startInProcessSandbox() (string, *sandbox.Server, func(), error) {
 	srv, err := sandbox.New(sandbox.Options{
 		Keys: []string{sandboxKey}, CreateUnknown: true,

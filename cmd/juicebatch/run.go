@@ -27,6 +27,9 @@ type stdio struct {
 	out    io.Writer
 	err    io.Writer
 	getenv func(string) string
+	// setMemoryLimit sets the process's soft memory limit (main passes
+	// debug.SetMemoryLimit; tests leave it nil).
+	setMemoryLimit func(int64) int64
 }
 
 const usage = `juicebatch pushes customer updates from CSV or NDJSON files into the

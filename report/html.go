@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -156,12 +157,13 @@ type FieldChange struct {
 
 // Kinds of FieldChange.
 const (
-	ChangeNew       = "new"     // nothing applied before
-	ChangeChanged   = "changed" // differs from what was applied or is live
-	ChangeSame      = "same"    // equal to what was applied (sent anyway)
-	ChangeCleared   = "cleared" // sent as "", which clears it
-	ChangeDiffering = "differs" // verify: live value differs
-	ChangeMissing   = "missing" // verify: not in the live record
+	ChangeNew       = "new"      // nothing applied before
+	ChangeChanged   = "changed"  // differs from what was applied or is live
+	ChangeSame      = "same"     // equal to what was applied (sent anyway)
+	ChangeReplaced  = "replaced" // part of a whole that changed (an address key)
+	ChangeCleared   = "cleared"  // sent as "", which clears it
+	ChangeDiffering = "differs"  // verify: live value differs
+	ChangeMissing   = "missing"  // verify: not in the live record
 )
 
 // DayRange returns the UTC days from from to to, both included, as
@@ -230,6 +232,7 @@ func RenderHTML(w io.Writer, p Page) error {
 	t, err := template.New(HTMLName).Funcs(template.FuncMap{
 		"num":          formatNum,
 		"f1":           func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+		"half":         func(v float64) float64 { return v / 2 },
 		"when":         formatWhen,
 		"pct":          formatPct,
 		"outcomeClass": outcomeClass,
@@ -267,8 +270,12 @@ func newPageView(p Page) pageView {
 		v.Run = &rv
 		if v.Title == "" {
 			v.Title = "juicebatch " + p.Run.Command
-			if len(p.Run.Inputs) > 0 {
-				v.Title += " " + strings.Join(p.Run.Inputs, ", ")
+			for i, in := range p.Run.Inputs {
+				sep := ", "
+				if i == 0 {
+					sep = " "
+				}
+				v.Title += sep + filepath.Base(in)
 			}
 		}
 		if v.Generated.IsZero() {
@@ -400,7 +407,7 @@ func kindClass(k string) string {
 	switch k {
 	case ChangeNew:
 		return "k-new"
-	case ChangeChanged, ChangeDiffering:
+	case ChangeChanged, ChangeDiffering, ChangeReplaced:
 		return "k-changed"
 	case ChangeSame:
 		return "k-same"
@@ -457,12 +464,14 @@ type chartView struct {
 	Writes, Reads          int
 	HasReads               bool
 	NotKept                int
+	ValueLabels            bool // few days: each bar's figure above it
 }
 
 type bar struct {
 	X, Y, W, H float64
 	Class      string
 	Title      string
+	Value      string // drawn above the bar when the chart has room
 }
 
 type tick struct {
@@ -502,25 +511,40 @@ func newChartView(c Chart) chartView {
 	if n == 0 {
 		return v
 	}
-	slot := (v.Right - v.Left) / float64(n)
+	// A slot a day, at most maxSlot wide so that a run of a few days does
+	// not draw a few huge blocks; the days are centred.
+	const maxSlot = 64.0
+	slot := min((v.Right-v.Left)/float64(n), maxSlot)
+	start := v.Left + ((v.Right-v.Left)-slot*float64(n))/2
 	barW := slot * 0.7
 	if v.HasReads {
 		barW = slot * 0.38
 	}
+	// A day with requests gets a bar at least 2 units high, so 5 requests
+	// under a budget of 1000 still show.
+	h := func(n int) float64 {
+		if n == 0 {
+			return 0
+		}
+		return max(v.Base-y(n), 2)
+	}
+	v.ValueLabels = n <= 31
 	labelEvery := max(1, int(math.Ceil(float64(n)/12)))
 	for i, d := range c.Days {
-		x0 := v.Left + slot*float64(i) + slot*0.15
+		x0 := start + slot*float64(i) + slot*0.15
 		if d.NotKept {
-			v.Bars = append(v.Bars, bar{X: v.Left + slot*float64(i), Y: v.Top, W: slot, H: plotH, Class: "nk",
+			v.Bars = append(v.Bars, bar{X: start + slot*float64(i), Y: v.Top, W: slot, H: plotH, Class: "nk",
 				Title: d.Day + ": not kept in the state any more"})
 		} else {
 			title := fmt.Sprintf("%s: %s writes", d.Day, formatNum(d.Writes))
 			if v.HasReads {
 				title += fmt.Sprintf(", %s reads", formatNum(d.Reads))
 			}
-			v.Bars = append(v.Bars, bar{X: x0, Y: y(d.Writes), W: barW, H: v.Base - y(d.Writes), Class: "wr", Title: title})
+			v.Bars = append(v.Bars, bar{X: x0, Y: v.Base - h(d.Writes), W: barW, H: h(d.Writes), Class: "wr", Title: title,
+				Value: formatNum(d.Writes)})
 			if v.HasReads {
-				v.Bars = append(v.Bars, bar{X: x0 + barW + slot*0.02, Y: y(d.Reads), W: barW, H: v.Base - y(d.Reads), Class: "rd", Title: title})
+				v.Bars = append(v.Bars, bar{X: x0 + barW + slot*0.02, Y: v.Base - h(d.Reads), W: barW, H: h(d.Reads), Class: "rd",
+					Title: title, Value: formatNum(d.Reads)})
 			}
 		}
 		if i%labelEvery == 0 || i == n-1 && n <= 12 {
@@ -528,7 +552,7 @@ func newChartView(c Chart) chartView {
 			if len(label) == len("2006-01-02") {
 				label = label[5:]
 			}
-			v.XLabels = append(v.XLabels, tick{At: v.Left + slot*(float64(i)+0.5), Label: label})
+			v.XLabels = append(v.XLabels, tick{At: start + slot*(float64(i)+0.5), Label: label})
 		}
 	}
 	return v

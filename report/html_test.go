@@ -120,7 +120,8 @@ func TestHTMLHostileValues(t *testing.T) {
 func TestHTMLContent(t *testing.T) {
 	out := render(t, bigPage(t))
 	for _, want := range []string{
-		"<title>juicebatch apply /input/customers-2025-02.csv</title>",
+		"<title>juicebatch apply customers-2025-02.csv</title>",
+		"<dt>input</dt><dd>/input/customers-2025-02.csv</dd>",
 		"stopped early: run again to resume",
 		"<b>1,000,000</b><span>rows</span>",
 		"<b>39,000</b><span>updated</span>",

@@ -52,14 +52,14 @@ func (r *runner) htmlPage(sum report.Summary, stopped bool, problems report.RowL
 	if err != nil {
 		return page, &StateError{Err: err}
 	}
-	page.Charts = []report.Chart{quotaChart(r.fp, quotas, r.run.StartedAt, now, r.cfg.DailyBudget)}
+	page.Charts = []report.Chart{QuotaChart(r.fp, quotas, r.run.StartedAt, now, r.cfg.DailyBudget)}
 	return page, nil
 }
 
-// quotaChart is the requests sent with key fp on each UTC day from from to
-// to. The state prunes quota days after a week, so days before the oldest
+// QuotaChart is the requests sent with key fp on each UTC day from from to
+// to (at most report.MaxChartDays, the latest), with budget as the line. The state prunes quota days after a week, so days before the oldest
 // one it holds are marked as no longer kept rather than drawn as zero.
-func quotaChart(fp string, quotas []checkpoint.Quota, from, to time.Time, budget int) report.Chart {
+func QuotaChart(fp string, quotas []checkpoint.Quota, from, to time.Time, budget int) report.Chart {
 	used := map[string]int{}
 	oldest := ""
 	for _, q := range quotas {

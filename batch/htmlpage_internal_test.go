@@ -15,7 +15,7 @@ func TestQuotaChart(t *testing.T) {
 		{Fingerprint: "test_a", Day: "2026-11-24", Used: 12},
 		{Fingerprint: "test_b", Day: "2026-11-21", Used: 7}, // another key: not drawn
 	}
-	c := quotaChart("test_a", quotas, from, to, 1000)
+	c := QuotaChart("test_a", quotas, from, to, 1000)
 	type day struct {
 		day     string
 		writes  int
@@ -29,7 +29,7 @@ func TestQuotaChart(t *testing.T) {
 		{"2026-11-24", 12, false},
 	}
 	if len(c.Days) != len(want) {
-		t.Fatalf("quotaChart gave %d days %+v; want %d", len(c.Days), c.Days, len(want))
+		t.Fatalf("QuotaChart gave %d days %+v; want %d", len(c.Days), c.Days, len(want))
 	}
 	for i, w := range want {
 		if d := c.Days[i]; d.Day != w.day || d.Writes != w.writes || d.NotKept != w.notKept {

@@ -1,11 +1,13 @@
 package report
 
 import (
+	"bufio"
 	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -630,4 +632,35 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return formatNum(n) + " " + word + "s"
+}
+
+// WriteHTMLFile writes p to path (mode 0644) through a temporary file in
+// the same directory, renamed over path once complete, so a reader never
+// sees half a page.
+func WriteHTMLFile(path string, p Page) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("report: create %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(publicMode); err != nil {
+		f.Close()
+		return fmt.Errorf("report: create %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := RenderHTML(bw, p); err != nil {
+		f.Close()
+		return err
+	}
+	if err := finish(f, func() {}, bw.Flush); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("report: replace %s: %w", path, err)
+	}
+	return nil
 }

@@ -189,13 +189,20 @@ func TestHTMLMillionRowsSize(t *testing.T) {
 	t.Logf("1M-row page: %d bytes", len(out))
 }
 
-// BenchmarkHTMLMillionRows times writing report.html for a 1M-row run:
-// what the report pass adds.
+// BenchmarkHTMLMillionRows times what report.html adds to the report pass
+// of a 1M-row run: collecting its 150,000 problem rows (the first 500
+// kept) and rendering the page.
 func BenchmarkHTMLMillionRows(b *testing.B) {
 	p := bigPage(b)
+	rows := p.Problems.Rows
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {
+		var l RowList
+		for i := range 150000 {
+			l.Add(rows[i%len(rows)])
+		}
+		p.Problems = l
 		buf.Reset()
 		if err := RenderHTML(&buf, p); err != nil {
 			b.Fatal(err)
@@ -234,4 +241,71 @@ func TestHTMLGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the page rendered now; run go test -run TestHTMLGolden -update and review the diff", golden)
 	}
+}
+
+// TestCommitWritesThePage: Commit writes report.html beside the other
+// files, from the summary alone or with what SetPage gave, and a failed
+// Commit leaves no page and no temporary file behind.
+func TestCommitWritesThePage(t *testing.T) {
+	sum := summaryFor(CommandApply)
+	sum.Outcomes = map[string]int{"updated": 2, "invalid": 1}
+	sum.ExitCode = 3
+	sum.Reasons = []Reason{{Outcome: "invalid", Field: "email", Problem: "not an email address", Count: 1, ExampleRow: 2, Example: "in:3: email: not an email address"}}
+	tests := []struct {
+		name    string
+		page    *Page
+		want    []string
+		notWant []string
+	}{
+		{"summary alone", nil,
+			[]string{"<b>3</b><span>rows</span>", "<b>2</b><span>updated</span>", "not an email address", "<title>juicebatch apply in</title>"},
+			[]string{"Rows that were invalid"}},
+		{"with SetPage", &Page{Title: "nightly sync", Problems: RowList{Rows: []Result{{Row: 2, ID: "cus_x", Outcome: "invalid", Error: "bad email"}}, Total: 1}},
+			[]string{"<title>nightly sync</title>", "<b>2</b><span>updated</span>", `<td class="id">cus_x</td>`, "not an email address"},
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := Create(dir, CSV, []string{"id"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.page != nil {
+				w.SetPage(*tt.page)
+			}
+			if err := w.Commit(sum); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, HTMLName))
+			if err != nil {
+				t.Fatalf("Commit wrote no %s: %v", HTMLName, err)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(string(b), s) {
+					t.Errorf("%s lacks %q", HTMLName, s)
+				}
+			}
+			for _, s := range tt.notWant {
+				if strings.Contains(string(b), s) {
+					t.Errorf("%s shows %q", HTMLName, s)
+				}
+			}
+		})
+	}
+	t.Run("failed commit", func(t *testing.T) {
+		dir := t.TempDir()
+		w, err := Create(dir, CSV, []string{"id"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := sum
+		bad.Command = "push" // marshalSummary refuses it
+		if err := w.Commit(bad); err == nil {
+			t.Fatal("Commit of an unknown command succeeded")
+		}
+		if names := listDir(t, dir); len(names) != 0 {
+			t.Errorf("after a failed Commit the directory holds %q; want nothing", names)
+		}
+	})
 }

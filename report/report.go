@@ -272,9 +272,9 @@ func (w *Writer) FailedCSV(record []string, msg string) error {
 }
 
 // Commit finishes the report: it writes summary.json from s (see the package
-// doc for what it adds), flushes and fsyncs every file, renames the
-// temporary files over results.csv, the failed file and summary.json, in that
-// order, removes a failed file of the other format left by an earlier
+// doc for what it adds) and report.html (see [Writer.SetPage]), flushes and
+// fsyncs every file, renames the temporary files over results.csv, the
+// failed file, report.html and summary.json, in that order, removes a failed file of the other format left by an earlier
 // report, and fsyncs the directory. s.Command must be "apply" or "plan";
 // s.Outcomes is not modified. Commit closes the Writer whether or not it
 // succeeds, and leaves no temporary file behind.

@@ -232,10 +232,16 @@ var pageTemplate string
 // script, no external asset.
 func RenderHTML(w io.Writer, p Page) error {
 	t, err := template.New(HTMLName).Funcs(template.FuncMap{
-		"num":          formatNum,
-		"f1":           func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-		"half":         func(v float64) float64 { return v / 2 },
-		"when":         formatWhen,
+		"num":  formatNum,
+		"f1":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+		"half": func(v float64) float64 { return v / 2 },
+		"when": formatWhen,
+		"short": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04")
+		},
 		"pct":          formatPct,
 		"outcomeClass": outcomeClass,
 		"kindClass":    kindClass,
@@ -312,6 +318,7 @@ type runView struct {
 	Bar      []segment
 	Duration string
 	ETA      string
+	ETADays  int    // the ETA in days; 0 when none
 	Tone     string // "ok", "warn", "stop", "bad": the status badge's colour
 	Verdict  string // the status badge's words
 }
@@ -358,6 +365,7 @@ func newRunView(r RunInfo) runView {
 	}
 	if pending > 0 && r.DailyBudget > 0 {
 		days := (pending + r.DailyBudget - 1) / r.DailyBudget
+		v.ETADays = days
 		v.ETA = fmt.Sprintf("about %s at %s requests a day (%s rows pending; fewer if some turn out unchanged)",
 			plural(days, "day"), formatNum(r.DailyBudget), formatNum(pending))
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/juicebatch/juicebatch/report"
 )
 
 // readmeDemo runs the README's first command in dir and returns the path
@@ -168,4 +170,34 @@ func pixelStats(img image.Image) stats {
 	}
 	s.colours = len(seen)
 	return s
+}
+
+// TestHostilePageInABrowser: values an attacker controls stay text once a
+// real browser has parsed the page: the DOM holds no script element and no
+// second style element, and shows the values as written.
+func TestHostilePageInABrowser(t *testing.T) {
+	bin := chromium(t)
+	script := `<script>document.title="pwned"</script>`
+	style := `</style><script>document.title="pwned"</script>`
+	run := report.RunInfo{ID: script, Command: report.CommandApply, Inputs: []string{style}, ExitCode: 3,
+		Outcomes: []report.Count{{Outcome: "invalid", Rows: 1}}}
+	p := report.Page{Title: script, Run: &run}
+	p.Problems.Add(report.Result{Row: 1, ID: script, Outcome: "invalid", Error: "email: javascript:alert(1) " + style})
+	page := filepath.Join(t.TempDir(), "hostile.html")
+	if err := report.WriteHTMLFile(page, p); err != nil {
+		t.Fatal(err)
+	}
+	dom := string(headless(t, bin, "--dump-dom", "file://"+page))
+	if n := strings.Count(strings.ToLower(dom), "<script"); n != 0 {
+		t.Errorf("the browser's DOM has %d script elements; want 0:\n%s", n, dom)
+	}
+	if n := strings.Count(strings.ToLower(dom), "<style"); n != 1 {
+		t.Errorf("the browser's DOM has %d style elements; want 1 (the page's own)", n)
+	}
+	if !strings.Contains(dom, `&lt;script&gt;document.title="pwned"&lt;/script&gt;`) {
+		t.Errorf("the browser's DOM does not show the hostile id as text:\n%s", dom)
+	}
+	if strings.Contains(dom, "<title>pwned</title>") {
+		t.Errorf("a hostile value ran: the title was changed")
+	}
 }

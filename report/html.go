@@ -557,7 +557,7 @@ func newChartView(c Chart) chartView {
 					Title: title, Value: formatNum(d.Reads)})
 			}
 		}
-		if i%labelEvery == 0 || i == n-1 && n <= 12 {
+		if i%labelEvery == 0 {
 			label := d.Day
 			if len(label) == len("2006-01-02") {
 				label = label[5:]

@@ -119,7 +119,14 @@ func (r *runner) planTask(t *task) bool {
 	r.planReqs++
 	if len(r.samples) < maxSamples {
 		b, _ := t.body.MarshalJSON()
-		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied})
+		applied, known, err := r.appliedState(t.id)
+		if err != nil {
+			r.mu.Unlock()
+			r.fatal(&StateError{Err: err})
+			return false
+		}
+		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied,
+			Fields: sampleFields(t.body, applied, known)})
 	}
 	r.mu.Unlock()
 	r.mu.Lock()
@@ -201,6 +208,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	}()
 	total := 0
 	var writeErr error
+	var problems report.RowList // report.html lists the first of them
 	for batch := range lines {
 		for _, l := range batch {
 			if writeErr != nil {
@@ -208,6 +216,9 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 			}
 			total++
 			counts[l.res.Outcome]++
+			if l.raw != nil {
+				problems.Add(l.res)
+			}
 			writeErr = r.writeLine(w, format, l)
 		}
 	}
@@ -249,6 +260,11 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		result.Samples = r.samples
 	}
 	sum.ExitCode = exitCode(r.cmd, counts, reason, fatalErr)
+	page, err := r.htmlPage(sum, reason != stopNone, problems, now)
+	if err != nil {
+		return nil, err
+	}
+	w.SetPage(page)
 	if err := w.Commit(sum); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}

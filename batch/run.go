@@ -82,6 +82,8 @@ type Sample struct {
 	ID            string
 	Body          string
 	ImpliedClears []string
+	// Fields are the body's fields with what each changes (report.html).
+	Fields []report.FieldChange
 }
 
 // AuthError is a 401 or 403: the key is wrong, expired, or for the other

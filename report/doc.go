@@ -1,5 +1,6 @@
 // Package report writes juicebatch's report directory: results.csv,
-// failed.csv or failed.ndjson, and summary.json (contract.md, "Report").
+// failed.csv or failed.ndjson, summary.json (contract.md, "Report"), and
+// report.html, the same run as a page for people.
 //
 // It defines its records in its own terms and imports nothing else of
 // juicebatch; the pipeline converts its rows into [Result]s and a [Summary].
@@ -14,13 +15,27 @@
 // Commit, an earlier report in the same directory stays untouched, so a run
 // that dies half way never leaves a half-written report behind.
 //
-// Commit renames results.csv first, then the failed file, then summary.json:
-// each file is replaced atomically on its own, and a summary.json carrying the
-// new run_id means the other files are already the new ones. A failed file of
+// Commit renames results.csv first, then the failed file, then report.html,
+// then summary.json: each file is replaced atomically on its own, and a
+// summary.json carrying the new run_id means the other files are already the
+// new ones. A failed file of
 // the other format (failed.ndjson after a CSV run, or the reverse) left by an
 // earlier report is removed, so the directory never mixes two runs. The failed
 // file is always written, with only its header (CSV) or empty (NDJSON) when no
 // row failed.
+//
+// # report.html
+//
+// [RenderHTML] draws a [Page] with html/template, inline CSS and inline SVG:
+// no script, no external asset, and a Content-Security-Policy meta tag
+// (default-src 'none') that forbids both, so the page opens from disk or a
+// volume and a hostile value in the input can neither run nor load
+// anything. Every value is escaped for its context and none is put in a URL
+// attribute. The Page model is command-agnostic: apply and plan give it
+// through [Writer.SetPage] (Commit fills the run from the summary), verify
+// adds its differing rows, status renders a page of every run with
+// [WriteHTMLFile]. At most [MaxListedRows] rows are listed; the rest are
+// counted, so the page of a million-row run stays small.
 //
 // # Formula-injection guard
 //

@@ -125,6 +125,8 @@ type Writer struct {
 	members   []member      // NDJSON: reused scan result
 
 	closed bool
+
+	page *Page // report.html's content beyond the summary; see SetPage
 }
 
 // Create creates dir (mode 0755) if it is missing and starts a report in it.
@@ -270,9 +272,9 @@ func (w *Writer) FailedCSV(record []string, msg string) error {
 }
 
 // Commit finishes the report: it writes summary.json from s (see the package
-// doc for what it adds), flushes and fsyncs every file, renames the
-// temporary files over results.csv, the failed file and summary.json, in that
-// order, removes a failed file of the other format left by an earlier
+// doc for what it adds) and report.html (see [Writer.SetPage]), flushes and
+// fsyncs every file, renames the temporary files over results.csv, the
+// failed file, report.html and summary.json, in that order, removes a failed file of the other format left by an earlier
 // report, and fsyncs the directory. s.Command must be "apply" or "plan";
 // s.Outcomes is not modified. Commit closes the Writer whether or not it
 // succeeds, and leaves no temporary file behind.
@@ -307,6 +309,15 @@ func (w *Writer) Commit(s Summary) (err error) {
 	if err != nil {
 		return fmt.Errorf("report: write %s: %w", failedName, err)
 	}
+	htmlTemp, err := w.writeHTML(s)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if htmlTemp != "" {
+			os.Remove(htmlTemp)
+		}
+	}()
 	if summaryTemp, err = createTemp(w.dir, SummaryName, publicMode); err != nil {
 		return err
 	}
@@ -331,6 +342,10 @@ func (w *Writer) Commit(s Summary) (err error) {
 	if err := os.Remove(filepath.Join(w.dir, stale)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("report: remove stale %s: %w", stale, err)
 	}
+	if err := os.Rename(htmlTemp, filepath.Join(w.dir, HTMLName)); err != nil {
+		return fmt.Errorf("report: replace %s: %w", HTMLName, err)
+	}
+	htmlTemp = ""
 	if err := w.rename(summaryTemp, SummaryName); err != nil {
 		return err
 	}
@@ -413,4 +428,48 @@ func (w *Writer) removeTemps() error {
 	}
 	w.results, w.failed = nil, nil
 	return first
+}
+
+// SetPage gives report.html what the summary does not hold: the problem
+// rows, the charts, plan's samples, verify's differences. Parts of p left
+// empty are filled from the summary at Commit: Run from [SummaryRun],
+// Reasons and WarningReasons from the summary's. Without SetPage, Commit
+// writes a page of the summary alone, so report.html never describes an
+// earlier run than summary.json.
+func (w *Writer) SetPage(p Page) {
+	w.page = &p
+}
+
+// writeHTML renders report.html into a temporary file, closed and synced,
+// and returns its name.
+func (w *Writer) writeHTML(s Summary) (string, error) {
+	var p Page
+	if w.page != nil {
+		p = *w.page
+	}
+	if p.Run == nil {
+		ri := SummaryRun(s)
+		p.Run = &ri
+	}
+	if p.Reasons == nil {
+		p.Reasons = s.Reasons
+	}
+	if p.WarningReasons == nil {
+		p.WarningReasons = s.WarningReasons
+	}
+	f, err := createTemp(w.dir, HTMLName, publicMode)
+	if err != nil {
+		return "", err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := RenderHTML(bw, p); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := finish(f, func() {}, bw.Flush); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("report: write %s: %w", HTMLName, err)
+	}
+	return f.Name(), nil
 }

@@ -515,6 +515,7 @@ func TestCommitReplacesEarlierReport(t *testing.T) {
 		FailedCSVName: "old failed\n",
 		SummaryName:   "{\"run_id\": \"old\"}\n",
 		"notes.txt":   "the user's own file\n",
+		HTMLName:      "<p>old page</p>\n",
 	}
 	writeFiles(t, dir, earlier)
 
@@ -542,7 +543,7 @@ func TestCommitReplacesEarlierReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := readFiles(t, dir)
-	wantNames := []string{FailedNDJSONName, "notes.txt", ResultsName, SummaryName}
+	wantNames := []string{FailedNDJSONName, "notes.txt", HTMLName, ResultsName, SummaryName}
 	if names := listDir(t, dir); !slices.Equal(names, wantNames) {
 		t.Fatalf("after Commit the directory holds %q; want %q (stale failed.csv removed, no temp files)", names, wantNames)
 	}
@@ -555,6 +556,9 @@ func TestCommitReplacesEarlierReport(t *testing.T) {
 	if !strings.Contains(got[SummaryName], `"run_id": "r"`) {
 		t.Errorf("summary.json = %q; want the new run_id", got[SummaryName])
 	}
+	if !strings.Contains(got[HTMLName], "<!DOCTYPE html>") || strings.Contains(got[HTMLName], "old page") {
+		t.Errorf("report.html = %q; want the new page", got[HTMLName])
+	}
 
 	// The other way round: a CSV report replaces failed.ndjson.
 	w, err = Create(dir, CSV, []string{"id"})
@@ -564,7 +568,7 @@ func TestCommitReplacesEarlierReport(t *testing.T) {
 	if err := w.Commit(summaryFor(CommandPlan)); err != nil {
 		t.Fatal(err)
 	}
-	wantNames = []string{FailedCSVName, "notes.txt", ResultsName, SummaryName}
+	wantNames = []string{FailedCSVName, "notes.txt", HTMLName, ResultsName, SummaryName}
 	if names := listDir(t, dir); !slices.Equal(names, wantNames) {
 		t.Fatalf("after the CSV Commit the directory holds %q; want %q", names, wantNames)
 	}
@@ -642,7 +646,7 @@ func TestAbortAfterCommit(t *testing.T) {
 	if err := w.Abort(); err != nil {
 		t.Errorf("Abort after Commit = %v; want nil", err)
 	}
-	want := []string{FailedCSVName, ResultsName, SummaryName}
+	want := []string{FailedCSVName, HTMLName, ResultsName, SummaryName}
 	if got := listDir(t, dir); !slices.Equal(got, want) {
 		t.Errorf("after Commit and Abort the directory holds %q; want %q", got, want)
 	}

@@ -44,6 +44,20 @@ type Plan struct {
 	Days int `json:"days"`
 }
 
+// Reason is one group of rows that share a reason: an outcome (or a
+// warning), the field, and the problem without the row's own value.
+type Reason struct {
+	Outcome string `json:"outcome"`
+	Field   string `json:"field"`
+	// Problem is the reason without the row's value, e.g. "not a valid
+	// number for NG", so rows with different values group together.
+	Problem    string `json:"problem"`
+	Count      int    `json:"count"`
+	ExampleRow int    `json:"example_row"`
+	// Example is the example row's full error text.
+	Example string `json:"example"`
+}
+
 // Summary is summary.json. Outcomes may leave out outcomes that did not
 // occur; Commit writes them as 0.
 type Summary struct {
@@ -60,6 +74,13 @@ type Summary struct {
 	Budget      Budget         `json:"budget"`
 	ExitCode    int            `json:"exit_code"`
 	Plan        *Plan          `json:"plan,omitempty"`
+
+	Reads    int `json:"reads"`    // read requests sent
+	Warnings int `json:"warnings"` // rows with a warning
+	// Reasons groups the rows that were invalid or rejected by reason, most
+	// frequent first; WarningReasons groups the warnings likewise.
+	Reasons        []Reason `json:"reasons"`
+	WarningReasons []Reason `json:"warning_reasons"`
 }
 
 // outcomeCounts marshals as a JSON object in a chosen key order.

@@ -25,6 +25,7 @@ short hash; never the key).
 Examples:
   juicebatch status
   juicebatch status --state /var/lib/juicebatch/state.db --json
+  juicebatch status --html state.html   # every run and every day, as a web page
 
 Flags:
 `
@@ -59,11 +60,17 @@ type statusQuota struct {
 }
 
 // printRunning shows the status file of the apply that holds the state.
-func printRunning(std stdio, state string, asJSON bool, lockErr error) int {
+func printRunning(std stdio, state string, asJSON bool, lockErr error, htmlFile string, budget int) int {
 	st, err := batch.ReadStatus(batch.StatusPath(state))
 	if err != nil {
 		fmt.Fprintf(std.err, "juicebatch status: %v\n", lockErr)
 		return exitFatal
+	}
+	if htmlFile != "" {
+		if err := report.WriteHTMLFile(htmlFile, runningPage(state, st, budget, time.Now().UTC())); err != nil {
+			fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+			return exitFatal
+		}
 	}
 	if asJSON {
 		enc := json.NewEncoder(std.out)
@@ -111,6 +118,7 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 	fset.StringVar(&state, "state", state, "state `file` (env JUICEBATCH_STATE)")
 	budget := fset.Int("daily-budget", batch.DefaultDailyBudget, "the daily budget to show what is left of")
 	asJSON := fset.Bool("json", false, "print JSON")
+	htmlFile := fset.String("html", "", "also write every run and every day of the state as a self-contained web page to `FILE`")
 	pos, err := parseArgs(fset, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fset.SetOutput(std.out)
@@ -129,7 +137,7 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 	if errors.Is(err, checkpoint.ErrLocked) {
 		// A running apply holds the state file; it keeps a status file
 		// beside it for exactly this.
-		return printRunning(std, state, *asJSON, err)
+		return printRunning(std, state, *asJSON, err, *htmlFile, *budget)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(std.err, "juicebatch status: no state file at %s (nothing has run with it yet)\n", state)
@@ -151,6 +159,12 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 		return exitFatal
 	}
 	day := ratelimit.UTCDay(time.Now())
+	if *htmlFile != "" {
+		if err := report.WriteHTMLFile(*htmlFile, statusPage(state, runs, quotas, *budget, time.Now().UTC())); err != nil {
+			fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+			return exitFatal
+		}
+	}
 	out := statusJSON{State: state, Day: day, Runs: []statusRun{}, Quota: []statusQuota{}}
 	for _, r := range runs {
 		out.Runs = append(out.Runs, statusRun{

@@ -205,6 +205,9 @@ func (l *RunLog) Outcome(rows []Row, applied *AppliedUpdate) error {
 		if applied == nil {
 			return nil
 		}
+		if err := clearPending(tx, applied.Scope, applied.CustomerID); err != nil {
+			return err
+		}
 		return mergeApplied(tx, applied)
 	})
 	if err != nil {

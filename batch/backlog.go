@@ -159,7 +159,7 @@ func (r *runner) noteChange(t *task) error {
 // stays pending for the next run; an applied or rejected one waits no more.
 func (r *runner) settled(t *task, outcome string) error {
 	if outcome == outFailed {
-		_, err := r.store.MarkPending(r.scope, []string{t.id}, r.clock.Now(), r.bl.stamp)
+		_, err := r.store.MarkPending(r.scope, []string{t.id}, r.started, r.bl.stamp)
 		return err
 	}
 	r.mu.Lock()
@@ -188,7 +188,7 @@ func (r *runner) countBacklog(ctx context.Context) error {
 		if len(ids) == 0 {
 			return true
 		}
-		if _, err := r.store.MarkPending(r.scope, ids, r.clock.Now(), r.bl.stamp); err != nil {
+		if _, err := r.store.MarkPending(r.scope, ids, r.started, r.bl.stamp); err != nil {
 			werr = &StateError{Err: err}
 			return false
 		}

@@ -206,6 +206,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		readErr = r.reportLines(sk, lines)
 	}()
 	total := 0
+	var att attempts
 	var writeErr error
 	for batch := range lines {
 		for _, l := range batch {
@@ -214,6 +215,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 			}
 			total++
 			counts[l.res.Outcome]++
+			att.add(r, l.res)
 			writeErr = r.writeLine(w, format, l)
 		}
 	}
@@ -238,7 +240,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	}
 	// Every figure is this invocation's (see totals.go); the run's
 	// totals go beside them when it resumed an earlier invocation's run.
-	totals := r.runTotals(counts)
+	totals := r.runTotals(counts, att)
 	sum := report.Summary{
 		RunID: r.run.ID, Command: r.cmd, Input: r.cfg.Input,
 		StartedAt: r.started, FinishedAt: now, Outcomes: r.invocationOutcomes(counts),

@@ -38,7 +38,14 @@ func (r *runner) invocationOutcomes(counts map[string]int) map[string]int {
 // runTotals is the run's totals after this invocation: the run record's
 // counters from earlier invocations plus this one's, and every row's
 // outcome.
-func (r *runner) runTotals(counts map[string]int) report.Totals {
+//
+// The run record's counters are written when an invocation ends; one that
+// was killed (SIGKILL, a lost node) never wrote its own. The rows' attempts
+// survive it: each request's intent is durable before it leaves, so the
+// requests and retries of the run are at least the rows' attempts (one
+// request's count per update, however many rows it merged). Only
+// rate_limited, which no row records, can miss a killed invocation's 429s.
+func (r *runner) runTotals(counts map[string]int, att attempts) report.Totals {
 	t := report.Totals{
 		StartedAt:   r.run.StartedAt,
 		Outcomes:    maps.Clone(counts),
@@ -50,8 +57,36 @@ func (r *runner) runTotals(counts map[string]int) report.Totals {
 		t.Requests += r.run.Requests
 		t.Retries += r.run.Retries
 		t.RateLimited += r.run.RateLimited
+		t.Requests = max(t.Requests, att.requests)
+		t.Retries = max(t.Retries, att.retries)
 	}
 	return t
+}
+
+// attempts sums the report pass's attempts per update.
+type attempts struct {
+	requests, retries int
+	// keys holds the keys of merged updates already counted: their rows
+	// each carry the update's attempts. Only ids that occur more than once
+	// are kept.
+	keys map[string]bool
+}
+
+func (a *attempts) add(r *runner, res report.Result) {
+	if res.Attempts <= 0 {
+		return
+	}
+	if res.IdempotencyKey != "" && r.scan.occurrences(res.ID) > 1 {
+		if a.keys[res.IdempotencyKey] {
+			return
+		}
+		if a.keys == nil {
+			a.keys = map[string]bool{}
+		}
+		a.keys[res.IdempotencyKey] = true
+	}
+	a.requests += res.Attempts
+	a.retries += res.Attempts - 1
 }
 
 // carriedRows is how many rows an earlier invocation had finished.

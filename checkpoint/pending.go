@@ -76,14 +76,14 @@ func pendingBucket(tx *bolt.Tx, scope string) *bolt.Bucket {
 
 // MarkPending records that the customers ids have a change pending in
 // scope, found by the invocation stamp at at. A customer already pending
-// keeps its Since. It returns how many of ids were pending before, from
-// another invocation. Empty ids are skipped.
-func (s *Store) MarkPending(scope string, ids []string, at time.Time, stamp int64) (before int, err error) {
+// keeps its Since. before[i] says whether ids[i] was pending before, marked
+// by another invocation. Empty ids are skipped.
+func (s *Store) MarkPending(scope string, ids []string, at time.Time, stamp int64) (before []bool, err error) {
 	if scope == "" {
-		return 0, fmt.Errorf("checkpoint: mark changes pending: empty scope")
+		return nil, fmt.Errorf("checkpoint: mark changes pending: empty scope")
 	}
 	err = s.update(func(tx *bolt.Tx) error {
-		before = 0
+		before = make([]bool, len(ids))
 		all, err := tx.CreateBucketIfNotExists([]byte(bucketPending))
 		if err != nil {
 			return err
@@ -92,7 +92,7 @@ func (s *Store) MarkPending(scope string, ids []string, at time.Time, stamp int6
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
+		for i, id := range ids {
 			if id == "" {
 				continue
 			}
@@ -106,7 +106,7 @@ func (s *Store) MarkPending(scope string, ids []string, at time.Time, stamp int6
 					continue
 				}
 				since = old
-				before++
+				before[i] = true
 			}
 			if err := b.Put([]byte(id), encodePending(since, stamp)); err != nil {
 				return err
@@ -115,7 +115,7 @@ func (s *Store) MarkPending(scope string, ids []string, at time.Time, stamp int6
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("checkpoint: mark %d changes pending in %s: %w", len(ids), scope, err)
+		return nil, fmt.Errorf("checkpoint: mark %d changes pending in %s: %w", len(ids), scope, err)
 	}
 	return before, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/juicebatch/juicebatch/ratelimit"
@@ -25,6 +26,9 @@ type backlog struct {
 	priority map[string]time.Time
 	// stamp names this invocation in the marks it writes.
 	stamp int64
+	// marked is set when the state held pending changes for the scope at
+	// the start: only then does noteChange look a customer up.
+	marked bool
 	// leftAtStart is what was left of today's budget when the run began.
 	leftAtStart int
 
@@ -76,6 +80,9 @@ func (r *runner) loadBacklog() error {
 	if err != nil {
 		return &StateError{Err: err}
 	}
+	if r.bl.marked, err = r.store.HasPending(r.scope); err != nil {
+		return &StateError{Err: err}
+	}
 	r.bl.leftAtStart = max(0, r.cfg.DailyBudget-used)
 	if r.src.stdin != nil || r.cfg.Full {
 		return nil
@@ -93,6 +100,18 @@ func (r *runner) loadBacklog() error {
 	}
 	r.log.Info("sending changes still pending from earlier runs first, oldest first",
 		"pending_first", len(marks), "oldest_since", marks[0].Since.Format(time.RFC3339))
+	return nil
+}
+
+// loadPlanBacklog prepares plan's count of the changes already waiting.
+func (r *runner) loadPlanBacklog() error {
+	if r.state == nil || r.scope == "" {
+		return nil
+	}
+	var err error
+	if r.bl.marked, err = r.state.HasPending(r.scope); err != nil {
+		return &StateError{Err: err}
+	}
 	return nil
 }
 
@@ -114,13 +133,25 @@ func (r *runner) produceOrdered(ctx context.Context, emit func(*task) bool) erro
 	slices.SortStableFunc(first, func(a, b *task) int {
 		return r.bl.priority[a.id].Compare(r.bl.priority[b.id])
 	})
+	// Subtleness ahead: the workers take updates in order, but with several
+	// of them a later update can reach the pace, and the last of today's
+	// budget, before an earlier one. So the second sub-pass starts only
+	// when every first update has had its first attempt.
+	attempted := make(chan struct{}, len(first))
+	for _, t := range first {
+		t.firstDone = sync.OnceFunc(func() { attempted <- struct{}{} })
+	}
 	for _, t := range first {
 		if !emit(t) {
 			return nil
 		}
 	}
-	if ctx.Err() != nil {
-		return nil
+	for range first {
+		select {
+		case <-attempted:
+		case <-ctx.Done():
+			return nil
+		}
 	}
 	r.pass = passRest
 	return r.produce(ctx, emit)
@@ -129,9 +160,12 @@ func (r *runner) produceOrdered(ctx context.Context, emit func(*task) bool) erro
 // noteChange counts an update that change detection found to differ from
 // what was last applied: new tonight, or pending from an earlier run.
 func (r *runner) noteChange(t *task) error {
-	if r.state == nil || r.scope == "" {
+	if r.state == nil || r.scope == "" || !r.bl.marked {
 		r.mu.Lock()
 		r.bl.changesNew++
+		if r.bl.open != nil {
+			r.bl.open[t.id] = true
+		}
 		r.mu.Unlock()
 		return nil
 	}

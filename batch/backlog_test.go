@@ -174,3 +174,49 @@ func TestByteIdenticalNightReportsItself(t *testing.T) {
 		t.Errorf("server saw %d requests; want 3", len(h.seen()))
 	}
 }
+
+// TestBacklogFirstStillMergesPerID: a waiting customer with two rows goes
+// first as one request carrying both rows, at the cost of one request.
+func TestBacklogFirstStillMergesPerID(t *testing.T) {
+	h := newHarness(t, harnessOpts{fake: true})
+	in := filepath.Join(h.dir, "in.csv")
+	cfg := h.config(in)
+	cfg.DailyBudget = 1
+	h.file("in.csv", "id,first_name,email\na-1,,a1@example.com\np-1,Pat,\na-2,,a2@example.com\np-1,,p1@example.com\n")
+	if res, err := batch.Apply(context.Background(), cfg); err != nil || res.Summary.Requests != 1 {
+		t.Fatalf("night 1: %v, %+v; want 1 request", err, res)
+	}
+	h.clock.Advance(24 * time.Hour)
+	cfg.DailyBudget = 2
+	h.file("in.csv", "id,first_name,email\nz-1,,z1@example.com\na-1,,a1@example.com\np-1,Pat,\na-2,,a2@example.com\np-1,,p1@example.com\n")
+	before := len(h.seen())
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil || res.Summary.Requests != 2 {
+		t.Fatalf("night 2: %v, %+v; want 2 requests", err, res)
+	}
+	var paths []string
+	for _, s := range h.seen()[before:] {
+		paths = append(paths, s.Path)
+	}
+	// Night 1 sent a-1 or a-2 (two workers); the other and p-1 waited.
+	if !sameSet(paths, []string{"/customers/a-2", "/customers/p-1"}) && !sameSet(paths, []string{"/customers/a-1", "/customers/p-1"}) {
+		t.Errorf("night 2 sent %v; want the waiting a-1 or a-2 and p-1 before the new z-1", paths)
+	}
+	if p, _ := h.sb.Customer("p-1"); p.FirstName != "Pat" || p.Email != "p1@example.com" {
+		t.Errorf("p-1 = %+v; want both rows merged", p)
+	}
+	// z-1 found no budget left; of a-1 and a-2, the one night 1 sent is
+	// unchanged or not reached, the other went first.
+	rows := h.results(cfg)
+	got := outcomes(rows)
+	a := got[1] + "," + got[3]
+	if got[0] != "pending" || got[2] != "updated" || got[4] != "updated" || !strings.Contains(a, "updated") || a == "updated,updated" {
+		t.Errorf("night 2 outcomes %v; want z-1 pending, p-1 updated, one of a-1, a-2 updated", got)
+	}
+	if rows[2][5] == "" || rows[2][5] != rows[4][5] {
+		t.Errorf("p-1's rows have keys %q and %q; want one request's key", rows[2][5], rows[4][5])
+	}
+	if st := pendingStats(t, cfg, ""); st.Count != 1 || !st.Oldest.Equal(res.Summary.StartedAt) {
+		t.Errorf("backlog after night 2 %+v; want z-1 alone, since night 2", st)
+	}
+}

@@ -47,6 +47,9 @@ type task struct {
 	since time.Time
 	// lastErr is the last retryable failure, for the report if retries run out.
 	lastErr string
+	// firstDone, for an update of the backlog's first sub-pass, reports
+	// that it has had its first attempt (backlog.go).
+	firstDone func()
 }
 
 // produce is the main pass: it reads the input, carries over rows a resumed

@@ -267,6 +267,9 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	if err := r.startRun(); err != nil {
 		return nil, err
 	}
+	if err := r.loadPlanBacklog(); err != nil {
+		return nil, err
+	}
 	return r.execute(ctx)
 }
 

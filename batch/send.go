@@ -276,6 +276,9 @@ func (r *runner) dispatch(feedCtx, sendCtx context.Context, in <-chan *task) {
 // work takes one update as far as it can go now: change detection, then
 // requests until it is finished, needs to wait, or the run stops.
 func (r *runner) work(feedCtx, sendCtx context.Context, t *task) result {
+	if t.firstDone != nil {
+		defer t.firstDone()
+	}
 	if !t.prepared {
 		unchanged, err := r.prepare(t)
 		if err != nil {

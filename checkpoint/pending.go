@@ -154,6 +154,23 @@ func (s *Store) PendingSince(scope, customerID string) (time.Time, bool, error) 
 	return since, ok, nil
 }
 
+// HasPending reports whether scope has any pending change: one cursor
+// step, so that a run with no backlog looks up nothing per row.
+func (s *Store) HasPending(scope string) (bool, error) {
+	var ok bool
+	err := s.view(func(tx *bolt.Tx) error {
+		if b := pendingBucket(tx, scope); b != nil {
+			k, _ := b.Cursor().First()
+			ok = k != nil
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("checkpoint: read pending changes in %s: %w", scope, err)
+	}
+	return ok, nil
+}
+
 // OldestPending returns the n longest-waiting changes of scope, oldest
 // first (ties by customer id). It keeps n marks in memory, whatever the
 // backlog's size.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/juicebatch/juicebatch/checkpoint"
 	"github.com/juicebatch/juicebatch/ratelimit"
 	"github.com/juicebatch/juicebatch/report"
 )
@@ -23,7 +24,7 @@ import (
 type backlog struct {
 	// priority maps the customers whose changes go first to since when
 	// they wait: the oldest marks, as many as today's budget can send.
-	priority map[string]time.Time
+	priority map[string]checkpoint.PendingMark
 	// stamp names this invocation in the marks it writes.
 	stamp int64
 	// marked is set when the state held pending changes for the scope at
@@ -94,9 +95,9 @@ func (r *runner) loadBacklog() error {
 	if len(marks) == 0 {
 		return nil
 	}
-	r.bl.priority = make(map[string]time.Time, len(marks))
+	r.bl.priority = make(map[string]checkpoint.PendingMark, len(marks))
 	for _, m := range marks {
-		r.bl.priority[m.CustomerID] = m.Since
+		r.bl.priority[m.CustomerID] = m
 	}
 	r.log.Info("sending changes still pending from earlier runs first, oldest first",
 		"pending_first", len(marks), "oldest_since", marks[0].Since.Format(time.RFC3339))
@@ -131,7 +132,7 @@ func (r *runner) produceOrdered(ctx context.Context, emit func(*task) bool) erro
 		return err
 	}
 	slices.SortStableFunc(first, func(a, b *task) int {
-		return r.bl.priority[a.id].Compare(r.bl.priority[b.id])
+		return r.bl.priority[a.id].Since.Compare(r.bl.priority[b.id].Since)
 	})
 	// Subtleness ahead: the workers take updates in order, but with several
 	// of them a later update can reach the pace, and the last of today's
@@ -163,9 +164,7 @@ func (r *runner) noteChange(t *task) error {
 	if r.state == nil || r.scope == "" || !r.bl.marked {
 		r.mu.Lock()
 		r.bl.changesNew++
-		if r.bl.open != nil {
-			r.bl.open[t.id] = true
-		}
+		r.openLocked(t.id)
 		r.mu.Unlock()
 		return nil
 	}
@@ -183,23 +182,35 @@ func (r *runner) noteChange(t *task) error {
 	} else {
 		r.bl.changesNew++
 	}
-	if r.bl.open != nil {
-		r.bl.open[t.id] = true
-	}
+	r.openLocked(t.id)
 	return nil
+}
+
+// openLocked remembers a counted change until it has its outcome; the
+// backlog pass, which sees each customer once, needs no such memory (and
+// must not grow it with the backlog). r.mu must be held.
+func (r *runner) openLocked(id string) {
+	if r.bl.open != nil && r.pass != passBacklogue {
+		r.bl.open[id] = true
+	}
 }
 
 // settled is called once a counted update has its outcome. A failed one
 // stays pending for the next run; an applied or rejected one waits no more.
 func (r *runner) settled(t *task, outcome string) error {
 	if outcome == outFailed {
-		_, err := r.store.MarkPending(r.scope, []string{t.id}, r.started, r.bl.stamp)
+		_, err := r.store.MarkPending(r.scope, []checkpoint.PendingMark{markOf(t)}, r.started, r.bl.stamp)
 		return err
 	}
 	r.mu.Lock()
 	delete(r.bl.open, t.id)
 	r.mu.Unlock()
 	return nil
+}
+
+// markOf is t's pending mark: its customer, at the row it is sent at.
+func markOf(t *task) checkpoint.PendingMark {
+	return checkpoint.PendingMark{CustomerID: t.id, Order: t.rows[len(t.rows)-1].Num}
 }
 
 // markBatch is how many marks one transaction of the backlog pass writes.
@@ -216,7 +227,7 @@ func (r *runner) countBacklog(ctx context.Context) error {
 	}
 	r.pass = passBacklogue
 	defer func() { r.pass = passAll }()
-	var ids []string
+	var ids []checkpoint.PendingMark
 	var werr error
 	mark := func() bool {
 		if len(ids) == 0 {
@@ -247,7 +258,7 @@ func (r *runner) countBacklog(ctx context.Context) error {
 				return false
 			}
 		}
-		ids = append(ids, t.id)
+		ids = append(ids, markOf(t))
 		return len(ids) < markBatch || mark()
 	})
 	if err == nil {

@@ -15,7 +15,8 @@ import (
 // waits forever behind the rows at the top of a nightly file.
 //
 // Layout: top-level bucket "pending" with one nested bucket per scope, key =
-// customer id, value = [pendingEncoding, Since (time), stamp (varint)]; and
+// customer id, value = [pendingEncoding, Since (time), stamp (varint),
+// order (varint)]; and
 // "pending_churn": scope → [pendingEncoding, count (varint), at (time)], the
 // new changes the last complete run of the scope found.
 //
@@ -35,6 +36,10 @@ type PendingMark struct {
 	CustomerID string
 	// Since is when a run first left the change pending (UTC).
 	Since time.Time
+	// Order is where the change was in the input of the run that first
+	// left it pending (its row number): changes with the same Since go in
+	// that order.
+	Order int
 }
 
 // PendingStats sums up one scope's backlog.
@@ -50,20 +55,22 @@ type PendingStats struct {
 	ChurnAt time.Time
 }
 
-func encodePending(since time.Time, stamp int64) []byte {
-	e := enc{b: make([]byte, 0, 24)}
+func encodePending(since time.Time, stamp int64, order int) []byte {
+	e := enc{b: make([]byte, 0, 28)}
 	e.byte(pendingEncoding)
 	e.time(utc(since))
 	e.varint(stamp)
+	e.varint(int64(order))
 	return e.b
 }
 
-func decodePending(v []byte) (since time.Time, stamp int64, err error) {
+func decodePending(v []byte) (since time.Time, stamp int64, order int, err error) {
 	d := dec{b: v, what: "pending change"}
 	d.version(pendingEncoding)
 	since = d.time()
 	stamp = d.varint()
-	return since, stamp, d.end()
+	order = d.int()
+	return since, stamp, order, d.end()
 }
 
 func pendingBucket(tx *bolt.Tx, scope string) *bolt.Bucket {
@@ -74,16 +81,17 @@ func pendingBucket(tx *bolt.Tx, scope string) *bolt.Bucket {
 	return b.Bucket([]byte(scope))
 }
 
-// MarkPending records that the customers ids have a change pending in
-// scope, found by the invocation stamp at at. A customer already pending
-// keeps its Since. before[i] says whether ids[i] was pending before, marked
-// by another invocation. Empty ids are skipped.
-func (s *Store) MarkPending(scope string, ids []string, at time.Time, stamp int64) (before []bool, err error) {
+// MarkPending records that the customers of marks (CustomerID and Order;
+// Since is ignored) have a change pending in scope, found by the
+// invocation stamp at at. A customer already pending keeps its Since and
+// Order. before[i] says whether marks[i] was pending before, marked by
+// another invocation. Empty ids are skipped.
+func (s *Store) MarkPending(scope string, marks []PendingMark, at time.Time, stamp int64) (before []bool, err error) {
 	if scope == "" {
 		return nil, fmt.Errorf("checkpoint: mark changes pending: empty scope")
 	}
 	err = s.update(func(tx *bolt.Tx) error {
-		before = make([]bool, len(ids))
+		before = make([]bool, len(marks))
 		all, err := tx.CreateBucketIfNotExists([]byte(bucketPending))
 		if err != nil {
 			return err
@@ -92,30 +100,31 @@ func (s *Store) MarkPending(scope string, ids []string, at time.Time, stamp int6
 		if err != nil {
 			return err
 		}
-		for i, id := range ids {
+		for i, m := range marks {
+			id := m.CustomerID
 			if id == "" {
 				continue
 			}
-			since := at
+			since, order := at, m.Order
 			if v := b.Get([]byte(id)); v != nil {
-				old, oldStamp, err := decodePending(v)
+				old, oldStamp, oldOrder, err := decodePending(v)
 				if err != nil {
 					return err
 				}
 				if oldStamp == stamp {
 					continue
 				}
-				since = old
+				since, order = old, oldOrder
 				before[i] = true
 			}
-			if err := b.Put([]byte(id), encodePending(since, stamp)); err != nil {
+			if err := b.Put([]byte(id), encodePending(since, stamp, order)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: mark %d changes pending in %s: %w", len(ids), scope, err)
+		return nil, fmt.Errorf("checkpoint: mark %d changes pending in %s: %w", len(marks), scope, err)
 	}
 	return before, nil
 }
@@ -144,7 +153,7 @@ func (s *Store) PendingSince(scope, customerID string) (time.Time, bool, error) 
 			return nil
 		}
 		var err error
-		since, _, err = decodePending(v)
+		since, _, _, err = decodePending(v)
 		ok = err == nil
 		return err
 	})
@@ -172,7 +181,7 @@ func (s *Store) HasPending(scope string) (bool, error) {
 }
 
 // OldestPending returns the n longest-waiting changes of scope, oldest
-// first (ties by customer id). It keeps n marks in memory, whatever the
+// first (ties by Order, then customer id). It keeps n marks in memory, whatever the
 // backlog's size.
 func (s *Store) OldestPending(scope string, n int) ([]PendingMark, error) {
 	if n <= 0 {
@@ -185,11 +194,11 @@ func (s *Store) OldestPending(scope string, n int) ([]PendingMark, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			since, _, err := decodePending(v)
+			since, _, order, err := decodePending(v)
 			if err != nil {
 				return err
 			}
-			m := PendingMark{CustomerID: string(k), Since: since}
+			m := PendingMark{CustomerID: string(k), Since: since, Order: order}
 			if h.Len() < n {
 				heap.Push(h, m)
 			} else if older(m, (*h)[0]) {
@@ -212,6 +221,9 @@ func (s *Store) OldestPending(scope string, n int) ([]PendingMark, error) {
 func older(a, b PendingMark) bool {
 	if !a.Since.Equal(b.Since) {
 		return a.Since.Before(b.Since)
+	}
+	if a.Order != b.Order {
+		return a.Order < b.Order
 	}
 	return a.CustomerID < b.CustomerID
 }
@@ -244,7 +256,7 @@ func (s *Store) SweepPending(scope string, stamp int64) (int, error) {
 		}
 		var doomed [][]byte
 		if err := b.ForEach(func(k, v []byte) error {
-			_, st, err := decodePending(v)
+			_, st, _, err := decodePending(v)
 			if err != nil {
 				return err
 			}
@@ -344,7 +356,7 @@ func (s *Store) Backlogs() ([]PendingStats, error) {
 func pendingStats(tx *bolt.Tx, st *PendingStats) error {
 	if b := pendingBucket(tx, st.Scope); b != nil {
 		if err := b.ForEach(func(_, v []byte) error {
-			since, _, err := decodePending(v)
+			since, _, _, err := decodePending(v)
 			if err != nil {
 				return err
 			}

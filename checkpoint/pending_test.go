@@ -6,22 +6,31 @@ import (
 	"time"
 )
 
+// marks are pending marks for ids, in that order.
+func marks(ids ...string) []PendingMark {
+	out := make([]PendingMark, len(ids))
+	for i, id := range ids {
+		out[i] = PendingMark{CustomerID: id, Order: i + 1}
+	}
+	return out
+}
+
 func TestPendingMarks(t *testing.T) {
 	s, _ := openTest(t, Options{})
 	const scope = "https://api.example.com test_abc"
 	night1, night2 := day0, day0.Add(24*time.Hour)
 
-	before, err := s.MarkPending(scope, []string{"c-3", "c-1", "c-2", ""}, night1, 1)
+	before, err := s.MarkPending(scope, marks("c-3", "c-1", "c-2", ""), night1, 1)
 	if err != nil || !slices.Equal(before, []bool{false, false, false, false}) {
 		t.Fatalf("MarkPending(night 1) = %v, %v; want none pending before", before, err)
 	}
 	// The next night: c-1 is still pending (keeps night 1), c-4 is new.
-	before, err = s.MarkPending(scope, []string{"c-1", "c-4"}, night2, 2)
+	before, err = s.MarkPending(scope, marks("c-1", "c-4"), night2, 2)
 	if err != nil || !slices.Equal(before, []bool{true, false}) {
 		t.Fatalf("MarkPending(night 2) = %v, %v; want c-1 pending before", before, err)
 	}
 	// Marked again by the same invocation: not "before".
-	if before, err = s.MarkPending(scope, []string{"c-4"}, night2, 2); err != nil || before[0] {
+	if before, err = s.MarkPending(scope, marks("c-4"), night2, 2); err != nil || before[0] {
 		t.Fatalf("MarkPending(again) = %v, %v; want not pending before", before, err)
 	}
 	if since, ok, err := s.PendingSince(scope, "c-1"); err != nil || !ok || !since.Equal(night1) {
@@ -36,9 +45,10 @@ func TestPendingMarks(t *testing.T) {
 		want []string
 	}{
 		{0, nil},
-		{2, []string{"c-1", "c-2"}},
-		{3, []string{"c-1", "c-2", "c-3"}},
-		{10, []string{"c-1", "c-2", "c-3", "c-4"}},
+		// Ties go by the order the marking run met them in: c-3 first.
+		{2, []string{"c-3", "c-1"}},
+		{3, []string{"c-3", "c-1", "c-2"}},
+		{10, []string{"c-3", "c-1", "c-2", "c-4"}},
 	}
 	for _, tt := range tests {
 		marks, err := s.OldestPending(scope, tt.n)
@@ -80,10 +90,10 @@ func TestPendingMarks(t *testing.T) {
 
 func TestPendingReadOnly(t *testing.T) {
 	s, path := openTest(t, Options{})
-	if _, err := s.MarkPending("scope", []string{"c-1"}, day0, 1); err != nil {
+	if _, err := s.MarkPending("scope", marks("c-1"), day0, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.MarkPending("", []string{"c-1"}, day0, 1); err == nil {
+	if _, err := s.MarkPending("", marks("c-1"), day0, 1); err == nil {
 		t.Errorf("MarkPending with an empty scope: no error")
 	}
 	s.Close()
@@ -95,7 +105,7 @@ func TestPendingReadOnly(t *testing.T) {
 	if st, err := ro.PendingStats("scope"); err != nil || st.Count != 1 {
 		t.Errorf("read-only PendingStats = %+v, %v", st, err)
 	}
-	if _, err := ro.MarkPending("scope", []string{"c-2"}, day0, 2); err == nil {
+	if _, err := ro.MarkPending("scope", marks("c-2"), day0, 2); err == nil {
 		t.Errorf("MarkPending on a read-only store: no error")
 	}
 }

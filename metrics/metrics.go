@@ -18,8 +18,10 @@
 //	juicebatch_backlog_pending                  changes waiting for budget after the run (gauge)
 //	juicebatch_backlog_oldest_age_seconds       how long the oldest of them has waited (gauge; 0 when none)
 //
-// The counters count one run: a push replaces the previous run's values
-// (HTTP PUT on the group), so alert on the last values, not on rate().
+// The counters count one invocation (of a run that may take several: a
+// resumed run's earlier invocations are not in them): a push replaces the
+// previous invocation's values (HTTP PUT on the group), so alert on the
+// last values, not on rate().
 //
 // # Grouping
 //

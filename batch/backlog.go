@@ -308,7 +308,10 @@ func (r *runner) settleBacklog(ctx context.Context, reason stopReason) error {
 	r.mu.Lock()
 	changesNew, changesOld := r.bl.changesNew, r.bl.changesOld
 	r.mu.Unlock()
-	days := backlogDays(st.Count+changesNew, r.cfg.DailyBudget)
+	// The night's work in days of budget: the changes it found, new and
+	// waiting (at least what still waits, should it not have looked at
+	// every row).
+	days := backlogDays(max(changesNew+changesOld, st.Count), r.cfg.DailyBudget)
 	if st.Count > 0 {
 		r.bl.summary = &report.Backlog{Pending: st.Count, OldestSince: st.Oldest.UTC(),
 			OldestAgeSeconds: int64(now.Sub(st.Oldest) / time.Second), Days: days}

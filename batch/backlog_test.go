@@ -78,11 +78,11 @@ func TestBacklogOldestFirst(t *testing.T) {
 	}
 	nights := []night{
 		1: {wantFirst: [2]int{300, 400}, wantPending: 50, wantOldestFrom: 1,
-			wantWarn: "150 changes tonight (150 new, 0 still pending from earlier runs), budget 100 left today: 50 wait for the next run, oldest first; backlog 2.0 days"},
+			wantWarn: "150 changes tonight (150 new, 0 still pending from earlier runs), budget 100 left today: 50 wait for the next run, oldest first; backlog 1.5 days"},
 		2: {wantFirst: [2]int{400, 450}, wantPending: 100, wantOldestFrom: 2,
-			wantWarn: "200 changes tonight (150 new, 50 still pending from earlier runs), budget 100 left today: 100 wait for the next run, oldest first; backlog 2.5 days"},
+			wantWarn: "200 changes tonight (150 new, 50 still pending from earlier runs), budget 100 left today: 100 wait for the next run, oldest first; backlog 2.0 days"},
 		3: {wantFirst: [2]int{200, 300}, wantPending: 150, wantOldestFrom: 3,
-			wantWarn: "250 changes tonight (150 new, 100 still pending from earlier runs), budget 100 left today: 150 wait for the next run, oldest first; backlog 3.0 days"},
+			wantWarn: "250 changes tonight (150 new, 100 still pending from earlier runs), budget 100 left today: 150 wait for the next run, oldest first; backlog 2.5 days"},
 	}
 	for n := 1; n <= 3; n++ {
 		want := nights[n]

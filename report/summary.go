@@ -89,9 +89,9 @@ type Backlog struct {
 	// OldestAgeSeconds how long that is at the summary's finish.
 	OldestSince      time.Time `json:"oldest_since"`
 	OldestAgeSeconds int64     `json:"oldest_age_seconds"`
-	// Days is how many days of the daily budget the waiting changes and
-	// as many new ones as this run found take: above 1 the backlog does
-	// not drain at the current churn.
+	// Days is how many days of the daily budget the run's changes take,
+	// the new ones and those that were already waiting: above 1 the
+	// backlog does not drain at the current churn.
 	Days float64 `json:"days"`
 }
 

@@ -325,7 +325,7 @@ func backlogLine(b report.Backlog, at time.Time) string {
 		line += fmt.Sprintf(", the oldest since %s (%s)", b.OldestSince.UTC().Format(time.RFC3339),
 			ratelimit.FormatETA(at.Sub(b.OldestSince).Truncate(time.Minute)))
 	}
-	return line + fmt.Sprintf("; %.1f days of budget at this churn", b.Days)
+	return line + fmt.Sprintf("; the changes take %.1f days of budget", b.Days)
 }
 
 func plural(n int, word string) string {

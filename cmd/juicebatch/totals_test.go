@@ -176,15 +176,15 @@ func TestBacklogInPlanStatusAndMetrics(t *testing.T) {
 	if got.code != exitStopped {
 		t.Fatalf("apply = %d; want 4\n%s", got.code, got.stderr)
 	}
-	if want := "5 changes tonight (5 new, 0 still pending from earlier runs), budget 2 left today: 3 wait for the next run, oldest first; backlog 4.0 days"; !strings.Contains(got.stderr, want) {
+	if want := "5 changes tonight (5 new, 0 still pending from earlier runs), budget 2 left today: 3 wait for the next run, oldest first; backlog 2.5 days"; !strings.Contains(got.stderr, want) {
 		t.Errorf("apply log lacks %q:\n%s", want, got.stderr)
 	}
 	if want := "backlog: 3 changes waiting for budget, the oldest since "; !strings.Contains(got.stdout, want) {
 		t.Errorf("apply summary lacks %q:\n%s", want, got.stdout)
 	}
 	s := readSummary(t, filepath.Join(dir, "report"))
-	if b := s.Backlog; b == nil || b.Pending != 3 || b.Days != 4 || b.OldestSince.IsZero() {
-		t.Errorf("summary backlog %+v; want 3 pending, 4 days", b)
+	if b := s.Backlog; b == nil || b.Pending != 3 || b.Days != 2.5 || b.OldestSince.IsZero() {
+		t.Errorf("summary backlog %+v; want 3 pending, 2.5 days", b)
 	}
 	m, err := os.ReadFile(prom)
 	if err != nil {

@@ -173,7 +173,27 @@ func TestByteIdenticalNightReportsItself(t *testing.T) {
 	if len(h.seen()) != 3 {
 		t.Errorf("server saw %d requests; want 3", len(h.seen()))
 	}
+	// A third night, with progress (whose ticker makes the fake clock run):
+	// the last progress line has every row done, all of them carried,
+	// nothing sent or decided now, and the invocation's own elapsed time,
+	// not the two days since the run began.
+	h.clock.Advance(24 * time.Hour)
+	var prog lastProgress
+	cfg.Progress = &prog
+	if _, err := batch.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	p := prog.done
+	if p.Done != 3 || p.Carried != 3 || p.Requests != 0 || p.Outcomes["updated"] != 0 || p.Elapsed > time.Hour {
+		t.Errorf("second night's last progress %+v; want 3 done, 3 carried, 0 requests, 0 updated, its own elapsed time", p)
+	}
 }
+
+// lastProgress keeps the final snapshot.
+type lastProgress struct{ done batch.Snapshot }
+
+func (p *lastProgress) Update(batch.Snapshot) {}
+func (p *lastProgress) Done(s batch.Snapshot) { p.done = s }
 
 // TestBacklogFirstStillMergesPerID: a waiting customer with two rows goes
 // first as one request carrying both rows, at the cost of one request.

@@ -53,10 +53,10 @@ type backlog struct {
 type pass int
 
 const (
-	passAll       pass = iota
-	passPriority       // only the customers of backlog.priority
-	passRest           // every other customer
-	passBacklogue      // after a budget stop: count and mark what is left
+	passAll      pass = iota
+	passPriority      // only the customers of backlog.priority
+	passRest          // every other customer
+	passBacklog       // after a budget stop: count and mark what is left
 )
 
 // skipRow reports whether the current pass leaves out a row with this id.
@@ -190,7 +190,7 @@ func (r *runner) noteChange(t *task) error {
 // backlog pass, which sees each customer once, needs no such memory (and
 // must not grow it with the backlog). r.mu must be held.
 func (r *runner) openLocked(id string) {
-	if r.bl.open != nil && r.pass != passBacklogue {
+	if r.bl.open != nil && r.pass != passBacklog {
 		r.bl.open[id] = true
 	}
 }
@@ -225,7 +225,7 @@ func (r *runner) countBacklog(ctx context.Context) error {
 	if err := r.rl.Flush(); err != nil {
 		return &StateError{Err: fmt.Errorf("flush state: %w", err)}
 	}
-	r.pass = passBacklogue
+	r.pass = passBacklog
 	defer func() { r.pass = passAll }()
 	var ids []checkpoint.PendingMark
 	var werr error

@@ -133,7 +133,7 @@ type item struct {
 // readChunks is produce's first stage.
 func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work chan<- *chunk) error {
 	var stored *checkpoint.RowReader
-	if r.resume || r.pass == passBacklog   {
+	if r.resume || r.pass == passBacklog {
 		stored = r.store.RowReader(r.run.ID)
 	}
 	send := func(c *chunk) bool {
@@ -220,11 +220,11 @@ func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(
 			t := (*task)(nil)
 			switch {
 			case it.carry:
-				if r.pass != passBacklog   {
+				if r.pass != passBacklog {
 					r.carry(it.prev.Outcome)
 				}
 			case it.rowErr != nil:
-				if r.pass == passBacklog   {
+				if r.pass == passBacklog {
 					break // the backlog pass records nothing
 				}
 				if err := r.finishRows(outInvalid, 0, it.rowErr.Error(), checkpoint.Row{

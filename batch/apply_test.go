@@ -349,10 +349,15 @@ func TestBudgetStopsThenNextRunContinues(t *testing.T) {
 		t.Fatalf("second run: err %v exit %v, server saw %d requests; want exit 4 and still 2", err, res.Summary.ExitCode, len(h.seen()))
 	}
 	// A bigger budget: the run resumes; the first two rows are carried over.
+	// Its figures are its own: the 2 rows it updated; the run's totals
+	// count all 4.
 	cfg.DailyBudget = 10
 	res, err = batch.Apply(context.Background(), cfg)
-	if err != nil || res.Summary.ExitCode != batch.ExitOK || res.Summary.Outcomes["updated"] != 4 || !res.Resumed {
-		t.Fatalf("third run: err %v, %+v; want a resumed run with 4 updated, exit 0", err, res)
+	if err != nil || res.Summary.ExitCode != batch.ExitOK || res.Summary.Outcomes["updated"] != 2 || !res.Resumed {
+		t.Fatalf("third run: err %v, %+v; want a resumed run with 2 updated now, exit 0", err, res)
+	}
+	if tot := res.Summary.RunTotals; tot == nil || tot.Outcomes["updated"] != 4 || tot.Requests != 4 || res.Summary.Requests != 2 {
+		t.Errorf("third run: requests %d, run totals %+v; want 2 now and 4 requests, 4 updated in the run", res.Summary.Requests, tot)
 	}
 	if n := len(h.seen()); n != 4 {
 		t.Errorf("server saw %d requests over three runs; want 4", n)

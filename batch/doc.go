@@ -29,6 +29,34 @@
 // re-sends an in-flight one with its original key, which the server
 // recognises.
 //
+// # Backlog
+//
+// When a night's changes exceed the day's budget, the run stops (exit 4)
+// and, sending nothing more, reads the rest of the file once more to mark
+// every remaining change pending in the state, per customer, with since
+// when it waits (checkpoint/pending.go); the mark goes in the same
+// transaction that records the customer's update applied. The next run,
+// whatever its file, reads the longest-waiting marks, as many as today's
+// budget has left, and splits the main pass in two: a first sub-pass reads
+// the file for those customers only and sends their updates oldest first (at
+// most a day's budget of updates, so they fit in memory), and a second reads
+// it for every other customer and sends in file order. A customer's rows
+// are all in one sub-pass, so they still merge into one request at their
+// last row, every row is recorded once, and intent still goes before effect
+// and resume still carries finished rows (each sub-pass reads the run's row
+// records). Reading the file twice costs a decode pass, not a request; it
+// was chosen over holding back rows in one pass because a merged id is only
+// complete at its last row, so "first" would otherwise mean buffering the
+// file. An invocation that has looked at every row sweeps the marks it did
+// not renew (applied, unchanged, rejected, invalid, or gone from the
+// export). Standard input, read once, keeps file order.
+//
+// # Counters
+//
+// Every figure a run reports (summary, log, progress, metrics) is this
+// invocation's; a resumed run's whole totals go beside them as run_totals
+// (totals.go).
+//
 // # Concurrency
 //
 // One producer goroutine reads rows; a scheduler hands updates to

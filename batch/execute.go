@@ -39,7 +39,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 		go func() {
 			defer close(prodDone)
 			defer close(in)
-			err := r.produce(feedCtx, func(t *task) bool {
+			err := r.produceOrdered(feedCtx, func(t *task) bool {
 				select {
 				case in <- t:
 					return true
@@ -70,6 +70,12 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	}
 
 	reason, fatalErr := r.stopped()
+	if fatalErr == nil {
+		if err := r.settleBacklog(ctx, reason); err != nil {
+			r.fatal(err)
+			reason, fatalErr = r.stopped()
+		}
+	}
 	if reason != stopSignal && reason != stopFatal {
 		if err := r.src.drainStdin(); err != nil {
 			r.log.Warn("could not read the rest of stdin for the report", "err", err)
@@ -149,7 +155,7 @@ func (r *runner) planPrepare(t *task) (bool, error) {
 	if ok && !r.cfg.Full && sameAsApplied(t, applied) {
 		return true, r.finishRows(outUnchanged, 0, "", t.rows...)
 	}
-	return false, nil
+	return false, r.noteChange(t)
 }
 
 // impliedNote tells, in plan's report, which address fields the update
@@ -207,6 +213,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		readErr = r.reportLines(sk, lines)
 	}()
 	total := 0
+	var att attempts
 	var writeErr error
 	var problems report.RowList // report.html lists the first of them
 	for batch := range lines {
@@ -219,6 +226,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 			if l.raw != nil {
 				problems.Add(l.res)
 			}
+			att.add(r, l.res)
 			writeErr = r.writeLine(w, format, l)
 		}
 	}
@@ -241,19 +249,27 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 			return nil, &StateError{Err: err}
 		}
 	}
+	// Every figure is this invocation's (see totals.go); the run's
+	// totals go beside them when it resumed an earlier invocation's run.
+	totals := r.runTotals(counts, att)
 	sum := report.Summary{
 		RunID: r.run.ID, Command: r.cmd, Input: r.cfg.Input,
-		StartedAt: r.run.StartedAt, FinishedAt: now, Outcomes: counts,
-		Requests:    r.run.Requests + int(r.requests.Load()),
-		Retries:     r.run.Retries + int(r.retries.Load()),
-		RateLimited: r.run.RateLimited + int(r.rateLimited.Load()),
+		StartedAt: r.started, FinishedAt: now, Outcomes: r.invocationOutcomes(counts),
+		Requests:    int(r.requests.Load()),
+		Retries:     int(r.retries.Load()),
+		RateLimited: int(r.rateLimited.Load()),
 		Budget:      report.Budget{Day: day, Used: used, Left: max(0, r.cfg.DailyBudget-used)},
+	}
+	if r.resume {
+		sum.RunTotals = &totals
 	}
 	result := &Result{ReportDir: r.cfg.ReportDir, Resumed: r.resume, StaleKeys: int(r.staleKeys.Load()), KeyFingerprint: r.fp}
 	if reason != stopNone {
 		result.Stopped = reason.String()
 	}
+	sum.Backlog = r.bl.summary
 	if r.cmd == report.CommandPlan {
+		sum.Backlog = r.planBacklog()
 		sum.Requests, sum.Retries, sum.RateLimited = 0, 0, 0
 		sum.Plan = &report.Plan{Requests: r.planReqs, DailyBudget: r.cfg.DailyBudget,
 			Days: daysNeeded(r.planReqs, r.cfg.DailyBudget-used, r.cfg.DailyBudget)}
@@ -274,7 +290,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		r.run.UpdatedAt = now
 		r.run.TotalRows = total
 		r.run.Outcomes = counts
-		r.run.Requests, r.run.Retries, r.run.RateLimited = sum.Requests, sum.Retries, sum.RateLimited
+		r.run.Requests, r.run.Retries, r.run.RateLimited = totals.Requests, totals.Retries, totals.RateLimited
 		r.run.ExitCode = sum.ExitCode
 		r.run.Status = "finished"
 		if reason != stopNone {

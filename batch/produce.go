@@ -47,6 +47,9 @@ type task struct {
 	since time.Time
 	// lastErr is the last retryable failure, for the report if retries run out.
 	lastErr string
+	// firstDone, for an update of the backlog's first sub-pass, reports
+	// that it has had its first attempt (backlog.go).
+	firstDone func()
 }
 
 // produce is the main pass: it reads the input, carries over rows a resumed
@@ -130,7 +133,7 @@ type item struct {
 // readChunks is produce's first stage.
 func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work chan<- *chunk) error {
 	var stored *checkpoint.RowReader
-	if r.resume {
+	if r.resume || r.pass == passBacklog {
 		stored = r.store.RowReader(r.run.ID)
 	}
 	send := func(c *chunk) bool {
@@ -166,6 +169,9 @@ func (r *runner) readChunks(ctx context.Context, rd input.Reader, ordered, work 
 			break
 		}
 		r.logWarnings(rd)
+		if r.skipRow(groupID(rec)) {
+			continue // another pass's customer (backlog.go)
+		}
 		r.seen.Add(1)
 		it := item{rec: rec}
 		if r.src.stdin != nil {
@@ -214,8 +220,13 @@ func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(
 			t := (*task)(nil)
 			switch {
 			case it.carry:
-				r.carry(it.prev.Outcome)
+				if r.pass != passBacklog {
+					r.carry(it.prev.Outcome)
+				}
 			case it.rowErr != nil:
+				if r.pass == passBacklog {
+					break // the backlog pass records nothing
+				}
 				if err := r.finishRows(outInvalid, 0, it.rowErr.Error(), checkpoint.Row{
 					Num: rec.Num, Line: rec.Line, CustomerID: gid, Digest: it.digest,
 				}); err != nil {
@@ -317,6 +328,8 @@ func recordDigest(rec *input.Record) [32]byte {
 
 func (r *runner) logWarnings(rd input.Reader) {
 	for _, w := range rd.Warnings() {
-		r.log.Warn(w, "input", r.src.name)
+		if r.pass == passAll || r.pass == passPriority { // said once, on the first read
+			r.log.Warn(w, "input", r.src.name)
+		}
 	}
 }

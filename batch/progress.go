@@ -27,7 +27,12 @@ type Snapshot struct {
 	// Done counts rows with an outcome; Total is the number of rows, -1
 	// when unknown (stdin).
 	Done, Total int
-	Outcomes    map[string]int
+	// Outcomes counts the rows this invocation decided; Carried the rows
+	// of Done that an earlier invocation of a resumed run had finished.
+	Outcomes map[string]int
+	Carried  int
+	// Requests, Retries and RateLimited are this invocation's, as is
+	// Elapsed.
 	Requests    int
 	Retries     int
 	RateLimited int
@@ -52,14 +57,16 @@ func (r *runner) snapshot() Snapshot {
 	for _, n := range outcomes {
 		done += n
 	}
+	carried := r.carriedRows()
+	done += carried
 	s := Snapshot{
-		Command: r.cmd, Done: done, Total: -1, Outcomes: outcomes,
+		Command: r.cmd, Done: done, Total: -1, Outcomes: outcomes, Carried: carried,
 		Requests:    int(r.requests.Load()),
 		Retries:     int(r.retries.Load()),
 		RateLimited: int(r.rateLimited.Load()),
 		BudgetLeft:  -1,
 		Rate:        r.cfg.Rate,
-		Elapsed:     r.clock.Since(r.run.StartedAt),
+		Elapsed:     r.clock.Since(r.started),
 	}
 	if r.scan != nil {
 		s.Total = r.scan.rows

@@ -139,8 +139,19 @@ type runner struct {
 	requests, retries, rateLimited atomic.Int64
 	staleKeys                      atomic.Int64
 
-	mu         sync.Mutex
-	outcomes   map[string]int
+	// started is when this invocation started; a resumed run's own start
+	// is run.StartedAt.
+	started time.Time
+	// bl is the backlog of changes waiting for budget (backlog.go); pass
+	// says which rows the current pass over the input handles.
+	bl   backlog
+	pass pass
+
+	mu       sync.Mutex
+	outcomes map[string]int // rows decided by this invocation
+	// carried counts, by outcome, the rows an earlier invocation of the
+	// run had finished.
+	carried    map[string]int
 	planReqs   int
 	samples    []Sample
 	reason     stopReason
@@ -158,8 +169,9 @@ type runner struct {
 
 func newRunner(cfg Config, cmd string) *runner {
 	return &runner{
-		cfg: cfg, cmd: cmd, log: cfg.Logger, clock: cfg.Clock, outcomes: map[string]int{},
-		keyOK: make(chan struct{}), probe: make(chan struct{}, 1),
+		cfg: cfg, cmd: cmd, log: cfg.Logger, clock: cfg.Clock, outcomes: map[string]int{}, carried: map[string]int{},
+		started: cfg.Clock.Now().UTC(),
+		keyOK:   make(chan struct{}), probe: make(chan struct{}, 1),
 	}
 }
 
@@ -206,6 +218,9 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.pacer = ratelimit.NewPacer(cfg.Rate, r.clock, recent)
 	r.rl = store.RunLog(r.run.ID)
+	if err := r.loadBacklog(); err != nil {
+		return nil, err
+	}
 	return r.execute(ctx)
 }
 
@@ -252,6 +267,9 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.plan.close()
 	if err := r.startRun(); err != nil {
+		return nil, err
+	}
+	if err := r.loadPlanBacklog(); err != nil {
 		return nil, err
 	}
 	return r.execute(ctx)
@@ -422,7 +440,7 @@ func (r *runner) stopped() (stopReason, error) {
 // carry counts a row a resumed run had already finished.
 func (r *runner) carry(outcome string) {
 	r.mu.Lock()
-	r.outcomes[outcome]++
+	r.carried[outcome]++
 	r.mu.Unlock()
 }
 

@@ -276,6 +276,9 @@ func (r *runner) dispatch(feedCtx, sendCtx context.Context, in <-chan *task) {
 // work takes one update as far as it can go now: change detection, then
 // requests until it is finished, needs to wait, or the run stops.
 func (r *runner) work(feedCtx, sendCtx context.Context, t *task) result {
+	if t.firstDone != nil {
+		defer t.firstDone()
+	}
 	if !t.prepared {
 		unchanged, err := r.prepare(t)
 		if err != nil {
@@ -400,6 +403,9 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	if err := r.recordOutcome(d.outcome, res.Status, d.err, applied, withAttempts(t)); err != nil {
 		return r.abandon(t, &StateError{Err: err}), false
 	}
+	if err := r.settled(t, d.outcome); err != nil {
+		return r.abandon(t, &StateError{Err: err}), false
+	}
 	return result{t: t, kind: vDone}, false
 }
 
@@ -439,6 +445,9 @@ func (r *runner) prepare(t *task) (bool, error) {
 	}
 	if ok && !r.cfg.Full && sameAsApplied(t, applied) {
 		return true, r.finishRows(outUnchanged, 0, "", t.rows...)
+	}
+	if err := r.noteChange(t); err != nil {
+		return false, err
 	}
 	b, err := t.body.MarshalJSON()
 	if err != nil {

@@ -14,7 +14,11 @@
 //   - per scope and customer id, the [Applied] record: a digest per field of
 //     the last update the server accepted (no field values);
 //   - per API-key fingerprint and UTC day, the number of requests sent
-//     ([Quota]), and the last 256 send instants per fingerprint.
+//     ([Quota]), and the last 256 send instants per fingerprint;
+//   - per scope and customer id, since when a change has been pending
+//     (decided, not yet applied: the budget ran out), and per scope the
+//     last run's count of new changes ([PendingMark], [PendingStats]; see
+//     pending.go for the layout).
 //
 // No personal data is kept beyond customer ids and error texts, and never an
 // API key (only the fingerprints the caller hands in).

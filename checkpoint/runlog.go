@@ -187,8 +187,8 @@ func (l *RunLog) Refund(fingerprint, day string) error {
 // Outcome durably writes rows in their final state, together with the
 // buffered rows. When applied is not nil, its Fields are merged into the
 // customer's Applied record for applied.Scope (fields it names are replaced,
-// others kept), Digest is recomputed and At set, all in the same
-// transaction.
+// others kept), Digest is recomputed and At set, and the customer's pending
+// mark (see [Store.MarkPending]) is dropped, all in the same transaction.
 func (l *RunLog) Outcome(rows []Row, applied *AppliedUpdate) error {
 	if err := l.checkRows("record outcome", rows); err != nil {
 		return err
@@ -204,6 +204,9 @@ func (l *RunLog) Outcome(rows []Row, applied *AppliedUpdate) error {
 		}
 		if applied == nil {
 			return nil
+		}
+		if err := clearPending(tx, applied.Scope, applied.CustomerID); err != nil {
+			return err
 		}
 		return mergeApplied(tx, applied)
 	})

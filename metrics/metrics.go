@@ -15,9 +15,13 @@
 //	juicebatch_last_run_duration_seconds        how long the run took (gauge)
 //	juicebatch_last_run_exit_code               the process's exit code (gauge)
 //	juicebatch_last_run_timestamp_seconds       when the run finished, Unix time (gauge)
+//	juicebatch_backlog_pending                  changes waiting for budget after the run (gauge)
+//	juicebatch_backlog_oldest_age_seconds       how long the oldest of them has waited (gauge; 0 when none)
 //
-// The counters count one run: a push replaces the previous run's values
-// (HTTP PUT on the group), so alert on the last values, not on rate().
+// The counters count one invocation (of a run that may take several: a
+// resumed run's earlier invocations are not in them): a push replaces the
+// previous invocation's values (HTTP PUT on the group), so alert on the
+// last values, not on rate().
 //
 // # Grouping
 //
@@ -87,6 +91,12 @@ type Run struct {
 	Duration time.Duration
 	// Finished is when the run ended.
 	Finished time.Time
+	// BacklogPending is how many changes wait for budget after the run
+	// (summary.json's backlog.pending), and BacklogOldestAge how long the
+	// oldest of them has waited: the signal to alert on when a nightly
+	// job's churn is more than its budget.
+	BacklogPending   int
+	BacklogOldestAge time.Duration
 }
 
 // validate reports why r cannot be published.
@@ -97,6 +107,8 @@ func (r Run) validate() error {
 	case r.Requests < 0 || r.Retries < 0 || r.RateLimited < 0:
 		return fmt.Errorf("%w: negative request counts (requests %d, retries %d, rate limited %d)",
 			ErrInvalidRun, r.Requests, r.Retries, r.RateLimited)
+	case r.BacklogPending < 0 || r.BacklogOldestAge < 0:
+		return fmt.Errorf("%w: negative backlog (%d pending, oldest %s)", ErrInvalidRun, r.BacklogPending, r.BacklogOldestAge)
 	case r.Duration < 0:
 		return fmt.Errorf("%w: negative duration %s", ErrInvalidRun, r.Duration)
 	}
@@ -154,6 +166,8 @@ func registry(r Run, constLabels prometheus.Labels) (*prometheus.Registry, error
 		gauge("juicebatch_last_run_duration_seconds", "How long the last run took.", r.Duration.Seconds()),
 		gauge("juicebatch_last_run_exit_code", "Exit code of the last run: 0 ok, 1 fatal, 2 usage, 3 some rows invalid, rejected or failed, 4 stopped early.", float64(r.ExitCode)),
 		gauge("juicebatch_last_run_timestamp_seconds", "When the last run finished, in seconds since the Unix epoch.", float64(r.Finished.UnixNano())/1e9),
+		gauge("juicebatch_backlog_pending", "Changes waiting for the daily budget after the last run.", float64(r.BacklogPending)),
+		gauge("juicebatch_backlog_oldest_age_seconds", "How long the oldest change waiting for the daily budget has waited, after the last run; 0 when none waits.", r.BacklogOldestAge.Seconds()),
 	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {

@@ -38,7 +38,9 @@ func sampleRun() Run {
 		Duration:    90*time.Minute + 1500*time.Millisecond,
 		// 2026-03-01T02:03:04.5Z = 1772330584.5 s since the epoch
 		// (20513 days * 86400 + 7384 s).
-		Finished: time.Date(2026, 3, 1, 2, 3, 4, 500_000_000, time.UTC),
+		Finished:         time.Date(2026, 3, 1, 2, 3, 4, 500_000_000, time.UTC),
+		BacklogPending:   212,
+		BacklogOldestAge: 26*time.Hour + 250*time.Millisecond,
 	}
 }
 
@@ -66,6 +68,8 @@ var wantSamples = map[string]sample{
 	`juicebatch_last_run_duration_seconds`:  {"GAUGE", ``, 5401.5},
 	`juicebatch_last_run_exit_code`:         {"GAUGE", ``, 4},
 	`juicebatch_last_run_timestamp_seconds`: {"GAUGE", ``, 1772330584.5},
+	`juicebatch_backlog_pending`:            {"GAUGE", ``, 212},
+	`juicebatch_backlog_oldest_age_seconds`: {"GAUGE", ``, 93600.25},
 }
 
 // flatten turns metric families into series keyed like PromQL selectors.

@@ -195,6 +195,13 @@ func SummaryRun(s Summary) RunInfo {
 		ExitCode: s.ExitCode, Requests: s.Requests, Reads: s.Reads, Retries: s.Retries,
 		RateLimited: s.RateLimited, Warnings: s.Warnings, Plan: s.Plan,
 	}
+	// The page, like results.csv, describes the whole run: a resumed
+	// invocation's own figures are in summary.json, its run's in RunTotals.
+	outcomes := s.Outcomes
+	if t := s.RunTotals; t != nil {
+		outcomes = t.Outcomes
+		ri.StartedAt, ri.Requests, ri.Retries, ri.RateLimited = t.StartedAt, t.Requests, t.Retries, t.RateLimited
+	}
 	if s.Input != "" {
 		ri.Inputs = []string{s.Input}
 	}
@@ -210,17 +217,17 @@ func SummaryRun(s Summary) RunInfo {
 		keys = PlanOutcomes()
 	}
 	for _, k := range keys {
-		ri.Outcomes = append(ri.Outcomes, Count{k, s.Outcomes[k]})
+		ri.Outcomes = append(ri.Outcomes, Count{k, outcomes[k]})
 	}
 	var extra []string
-	for k := range s.Outcomes {
+	for k := range outcomes {
 		if !slices.Contains(keys, k) {
 			extra = append(extra, k)
 		}
 	}
 	slices.Sort(extra)
 	for _, k := range extra {
-		ri.Outcomes = append(ri.Outcomes, Count{k, s.Outcomes[k]})
+		ri.Outcomes = append(ri.Outcomes, Count{k, outcomes[k]})
 	}
 	return ri
 }

@@ -81,6 +81,68 @@ type Summary struct {
 	// frequent first; WarningReasons groups the warnings likewise.
 	Reasons        []Reason `json:"reasons"`
 	WarningReasons []Reason `json:"warning_reasons"`
+	// RunTotals is the whole run so far, for an invocation that resumed
+	// an earlier one's run; nil otherwise. Every other figure describes
+	// this invocation alone.
+	RunTotals *Totals `json:"run_totals,omitempty"`
+	// Backlog is the changes still waiting for budget; nil when none are.
+	Backlog *Backlog `json:"backlog,omitempty"`
+}
+
+// Totals are a run's counters over all its invocations so far.
+type Totals struct {
+	// StartedAt is when the run's first invocation started.
+	StartedAt time.Time `json:"started_at"`
+	// Outcomes counts every row of the run by outcome, as results.csv
+	// lists them.
+	Outcomes    map[string]int `json:"outcomes"`
+	Requests    int            `json:"requests"`
+	Retries     int            `json:"retries"`
+	RateLimited int            `json:"rate_limited"`
+}
+
+// Backlog is what waits for the daily budget: changed rows that a run
+// decided to send but could not send yet.
+type Backlog struct {
+	// Pending is how many customers have a change waiting.
+	Pending int `json:"pending"`
+	// OldestSince is since when the oldest of them has waited (UTC), and
+	// OldestAgeSeconds how long that is at the summary's finish.
+	OldestSince      time.Time `json:"oldest_since"`
+	OldestAgeSeconds int64     `json:"oldest_age_seconds"`
+	// Days is how many days of the daily budget the run's changes take,
+	// the new ones and those that were already waiting: above 1 the
+	// backlog does not drain at the current churn.
+	Days float64 `json:"days"`
+}
+
+// totalsJSON is Totals as summary.json writes it: times in UTC to the
+// second, every outcome present in report order.
+type totalsJSON struct {
+	StartedAt   string        `json:"started_at"`
+	Outcomes    outcomeCounts `json:"outcomes"`
+	Requests    int           `json:"requests"`
+	Retries     int           `json:"retries"`
+	RateLimited int           `json:"rate_limited"`
+}
+
+type backlogJSON struct {
+	Pending          int     `json:"pending"`
+	OldestSince      string  `json:"oldest_since,omitempty"`
+	OldestAgeSeconds int64   `json:"oldest_age_seconds"`
+	Days             float64 `json:"days"`
+}
+
+// outcomeKeys is keys followed by the other outcomes of m, sorted.
+func outcomeKeys(keys []string, m map[string]int) []string {
+	var extra []string
+	for k := range m {
+		if !slices.Contains(keys, k) {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	return append(slices.Clone(keys), extra...)
 }
 
 // outcomeCounts marshals as a JSON object in a chosen key order.
@@ -137,6 +199,8 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Budget      Budget        `json:"budget"`
 		ExitCode    int           `json:"exit_code"`
 		Plan        *Plan         `json:"plan,omitempty"`
+		RunTotals   *totalsJSON   `json:"run_totals,omitempty"`
+		Backlog     *backlogJSON  `json:"backlog,omitempty"`
 	}{
 		RunID:       s.RunID,
 		Command:     s.Command,
@@ -150,6 +214,19 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Budget:      s.Budget,
 		ExitCode:    s.ExitCode,
 		Plan:        s.Plan,
+	}
+	if t := s.RunTotals; t != nil {
+		out.RunTotals = &totalsJSON{
+			StartedAt: t.StartedAt.UTC().Format(time.RFC3339),
+			Outcomes:  outcomeCounts{keys: outcomeKeys(keys[:len(keys)-len(extra)], t.Outcomes), counts: t.Outcomes},
+			Requests:  t.Requests, Retries: t.Retries, RateLimited: t.RateLimited,
+		}
+	}
+	if b := s.Backlog; b != nil {
+		out.Backlog = &backlogJSON{Pending: b.Pending, OldestAgeSeconds: b.OldestAgeSeconds, Days: b.Days}
+		if !b.OldestSince.IsZero() {
+			out.Backlog.OldestSince = b.OldestSince.UTC().Format(time.RFC3339)
+		}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

@@ -171,6 +171,10 @@ func publishMetrics(ctx context.Context, f runFlags, res *batch.Result, code int
 		BudgetUsed: s.Budget.Used, BudgetLeft: s.Budget.Left, ExitCode: code,
 		Duration: s.FinishedAt.Sub(s.StartedAt), Finished: s.FinishedAt,
 	}
+	if b := s.Backlog; b != nil {
+		run.BacklogPending = b.Pending
+		run.BacklogOldestAge = time.Duration(b.OldestAgeSeconds) * time.Second
+	}
 	if f.metricsPush != "" {
 		// A signal may have ended the run; the push still deserves a try.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), metrics.DefaultPushTimeout)
@@ -240,7 +244,17 @@ func printSummary(w io.Writer, res *batch.Result) {
 	if res.Stopped != "" {
 		verb = "stopped early (" + res.Stopped + "); run the same command again to resume"
 	}
-	fmt.Fprintf(w, "%s %s: %d rows: %s\n", s.Command, verb, total, strings.Join(parts, ", "))
+	rows := fmt.Sprintf("%d rows", total)
+	if t := s.RunTotals; t != nil {
+		// This invocation's outcomes; the rows an earlier one finished are
+		// in the run's totals only.
+		all := 0
+		for _, n := range t.Outcomes {
+			all += n
+		}
+		rows = fmt.Sprintf("%d rows (%d more finished earlier in this run)", total, max(0, all-total))
+	}
+	fmt.Fprintf(w, "%s %s: %s: %s\n", s.Command, verb, rows, strings.Join(parts, ", "))
 	if s.Plan != nil {
 		fmt.Fprintf(w, "apply would send %d requests: %s of the daily budget (%d a day; %d left today)\n",
 			s.Plan.Requests, plural(s.Plan.Days, "day"), s.Plan.DailyBudget, s.Budget.Left)
@@ -253,6 +267,13 @@ func printSummary(w io.Writer, res *batch.Result) {
 	} else {
 		fmt.Fprintf(w, "requests %d (retries %d, rate-limited %d); budget %s: %d used, %d left\n",
 			s.Requests, s.Retries, s.RateLimited, s.Budget.Day, s.Budget.Used, s.Budget.Left)
+	}
+	if t := s.RunTotals; t != nil {
+		fmt.Fprintf(w, "the run so far (resumed; started %s): requests %d (retries %d, rate-limited %d); %s\n",
+			t.StartedAt.UTC().Format(time.RFC3339), t.Requests, t.Retries, t.RateLimited, outcomeList(t.Outcomes, outcomes))
+	}
+	if b := s.Backlog; b != nil {
+		fmt.Fprintf(w, "%s\n", backlogLine(*b, s.FinishedAt))
 	}
 	if res.StaleKeys > 0 {
 		fmt.Fprintf(w, "%d updates were re-sent with keys older than the server keeps them (24 h)\n", res.StaleKeys)
@@ -273,7 +294,38 @@ func logSummary(logger *slog.Logger, res *batch.Result) {
 	for _, o := range sortedKeys(s.Outcomes) {
 		attrs = append(attrs, o, s.Outcomes[o])
 	}
+	attrs = append(attrs, "duration", s.FinishedAt.Sub(s.StartedAt).String())
+	if b := s.Backlog; b != nil {
+		attrs = append(attrs, slog.Group("backlog", "pending", b.Pending, "oldest_age_seconds", b.OldestAgeSeconds, "days", b.Days))
+	}
+	if t := s.RunTotals; t != nil {
+		group := []any{"started_at", t.StartedAt.UTC().Format(time.RFC3339), "requests", t.Requests, "retries", t.Retries, "rate_limited", t.RateLimited}
+		for _, o := range sortedKeys(t.Outcomes) {
+			group = append(group, o, t.Outcomes[o])
+		}
+		attrs = append(attrs, slog.Group("run_totals", group...))
+	}
 	logger.Info("summary", attrs...)
+}
+
+// outcomeList is "3 updated, 0 unchanged, ..." in report order.
+func outcomeList(counts map[string]int, order []string) string {
+	parts := make([]string, 0, len(order))
+	for _, o := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// backlogLine says how many changes wait for budget, since when, and how
+// many days of budget they take.
+func backlogLine(b report.Backlog, at time.Time) string {
+	line := fmt.Sprintf("backlog: %s waiting for budget", plural(b.Pending, "change"))
+	if !b.OldestSince.IsZero() {
+		line += fmt.Sprintf(", the oldest since %s (%s)", b.OldestSince.UTC().Format(time.RFC3339),
+			ratelimit.FormatETA(at.Sub(b.OldestSince).Truncate(time.Minute)))
+	}
+	return line + fmt.Sprintf("; the changes take %.1f days of budget", b.Days)
 }
 
 func plural(n int, word string) string {

@@ -148,8 +148,9 @@ func TestReadmeFirstCommand(t *testing.T) {
 	}
 
 	second := invoke(t, dir, nil, args...)
-	if second.code != exitRowsBad || !strings.Contains(second.stdout, "requests 5") || !strings.Contains(second.stdout, "sandbox: 0 updates applied") {
-		t.Errorf("second apply = %d:\n%s\nwant the run resumed: nothing sent", second.code, second.stdout)
+	if second.code != exitRowsBad || !strings.Contains(second.stdout, "requests 0 (") || !strings.Contains(second.stdout, "sandbox: 0 updates applied") ||
+		!strings.Contains(second.stdout, "the run so far (resumed; started ") || !strings.Contains(second.stdout, "requests 5 (") {
+		t.Errorf("second apply = %d:\n%s\nwant the run resumed: nothing sent now, 5 requests in the run", second.code, second.stdout)
 	}
 
 	plan := invoke(t, dir, nil, "plan", "--map", repoFile("crm-mapping.json"), "--phone-region", "NG", repoFile("crm-export.csv"))

@@ -77,6 +77,10 @@ func progressAttrs(s batch.Snapshot) []any {
 	for _, o := range sortedKeys(s.Outcomes) {
 		attrs = append(attrs, o, s.Outcomes[o])
 	}
+	if s.Carried > 0 {
+		// Rows an earlier invocation finished: in done, not in the outcomes.
+		attrs = append(attrs, "carried", s.Carried)
+	}
 	return attrs
 }
 

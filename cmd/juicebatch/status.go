@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"text/tabwriter"
 	"time"
 
@@ -36,6 +37,20 @@ type statusJSON struct {
 	Day   string        `json:"day"`
 	Runs  []statusRun   `json:"runs"`
 	Quota []statusQuota `json:"quota"`
+	// Backlog is, per target (base URL and key fingerprint), the changes
+	// waiting for budget.
+	Backlog []statusBacklog `json:"backlog"`
+}
+
+type statusBacklog struct {
+	Target           string    `json:"target"`
+	Pending          int       `json:"pending"`
+	OldestSince      time.Time `json:"oldest_since,omitzero"`
+	OldestAgeSeconds int64     `json:"oldest_age_seconds"`
+	// Churn is the new changes the last complete run found; Days the days
+	// of budget the waiting changes and as many new ones take.
+	Churn int     `json:"churn"`
+	Days  float64 `json:"days"`
 }
 
 type statusRun struct {
@@ -158,14 +173,28 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
 		return exitFatal
 	}
-	day := ratelimit.UTCDay(time.Now())
+	backlogs, err := store.Backlogs()
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+		return exitFatal
+	}
+	now := time.Now()
+	day := ratelimit.UTCDay(now)
 	if *htmlFile != "" {
-		if err := report.WriteHTMLFile(*htmlFile, statusPage(state, runs, quotas, *budget, time.Now().UTC())); err != nil {
+		if err := report.WriteHTMLFile(*htmlFile, statusPage(state, runs, quotas, *budget, now.UTC())); err != nil {
 			fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
 			return exitFatal
 		}
 	}
-	out := statusJSON{State: state, Day: day, Runs: []statusRun{}, Quota: []statusQuota{}}
+	out := statusJSON{State: state, Day: day, Runs: []statusRun{}, Quota: []statusQuota{}, Backlog: []statusBacklog{}}
+	for _, b := range backlogs {
+		sb := statusBacklog{Target: b.Scope, Pending: b.Count, Churn: b.Churn,
+			Days: math.Round(float64(b.Count+b.Churn)/float64(max(1, *budget))*10) / 10}
+		if !b.Oldest.IsZero() {
+			sb.OldestSince, sb.OldestAgeSeconds = b.Oldest.UTC(), int64(now.Sub(b.Oldest)/time.Second)
+		}
+		out.Backlog = append(out.Backlog, sb)
+	}
 	for _, r := range runs {
 		out.Runs = append(out.Runs, statusRun{
 			ID: r.ID, Status: r.Status, Input: r.Input, Target: r.Target, StartedAt: r.StartedAt.UTC(),
@@ -217,6 +246,21 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 	}
 	for _, q := range out.Quota {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", q.Key, q.Used, q.Left)
+	}
+	tw.Flush()
+	fmt.Fprintf(std.out, "\nbacklog (changes waiting for budget; days of %d-a-day budget they and the last night's new changes take):\n", *budget)
+	tw = tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tPENDING\tOLDEST\tWAITING\tLAST CHURN\tDAYS")
+	if len(out.Backlog) == 0 {
+		fmt.Fprintln(tw, "(nothing waiting)")
+	}
+	for _, b := range out.Backlog {
+		oldest, waiting := "-", "-"
+		if !b.OldestSince.IsZero() {
+			oldest = b.OldestSince.Format(time.RFC3339)
+			waiting = ratelimit.FormatETA(time.Duration(b.OldestAgeSeconds) * time.Second)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.1f\n", b.Target, b.Pending, oldest, waiting, b.Churn, b.Days)
 	}
 	tw.Flush()
 	return exitOK

@@ -24,7 +24,7 @@ type Config struct {
 	// (gzip shards of one export); Input is then not used. "-" is not
 	// allowed among several.
 	Inputs []string
-	Stdin io.Reader
+	Stdin  io.Reader
 	// Format is the --format value ("csv", "ndjson", "jsonl"); "" detects
 	// the format from the extension (or, for stdin, from the first bytes).
 	Format      string

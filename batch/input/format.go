@@ -2,7 +2,6 @@ package input
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -105,7 +104,10 @@ func hasUTF16BOM(b []byte) bool {
 func prepare(r io.Reader, name string) (io.Reader, bool, error) {
 	var b [3]byte
 	n, err := io.ReadFull(r, b[:])
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+	// io.ReadFull's own short-input results, compared as values: a gzip
+	// stream cut off in its first bytes fails with an error that wraps
+	// io.ErrUnexpectedEOF, and that is no short input but a broken file.
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, false, readErr(name, err)
 	}
 	head := b[:n]

@@ -156,3 +156,17 @@ func TestGzipReadersStopAtTheBreak(t *testing.T) {
 		}
 	}
 }
+
+// TestGzipCutInItsFirstBytes: a stream cut off before it gives three
+// bytes is a broken file, not an empty one (nor zero NDJSON rows).
+func TestGzipCutInItsFirstBytes(t *testing.T) {
+	for _, f := range []Format{CSV, NDJSON} {
+		z := gz(t, "id\nx\n")
+		fs := memFiles([]string{"x.gz"}, [][]byte{z[:11]})
+		n, err := ScanFiles(fs, f, Options{}, func(int, string) {})
+		var ge *GzipError
+		if !errors.As(err, &ge) || n != 0 {
+			t.Errorf("%v: ScanFiles(cut after 11 bytes) = %d, %v; want 0, a *GzipError", f, n, err)
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -84,6 +86,11 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 		fmt.Fprintf(std.err, "juicebatch %s: want FILE (several files are read in order as one input; \"-\" for stdin)\n\n", cmd)
 		fs.Usage()
 		return exitUsage
+	}
+	pos, err = expandPatterns(pos)
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch %s: %v\n", cmd, err)
+		return exitFatal
 	}
 	if err := checkInputs(pos, f.format); err != nil {
 		fmt.Fprintf(std.err, "juicebatch %s: %v\n\n", cmd, err)
@@ -212,6 +219,35 @@ func memoryLimit(files []string) int64 {
 		return base
 	}
 	return max(base, 32<<20+perRow*int64(rows))
+}
+
+// expandPatterns expands an argument that names no file but holds a glob
+// pattern (* ? [) into the files it matches, in lexical order, as a shell
+// would: a Kubernetes container's args pass through no shell, and a
+// warehouse export's shard count changes from night to night
+// (/input/export/export-*.csv.gz). A pattern that matches nothing is an
+// error: the export did not arrive.
+func expandPatterns(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if a == "-" || !strings.ContainsAny(a, "*?[") {
+			out = append(out, a)
+			continue
+		}
+		if _, err := os.Stat(a); err == nil {
+			out = append(out, a) // a file really named so
+			continue
+		}
+		matches, err := filepath.Glob(a)
+		if err != nil {
+			return nil, fmt.Errorf("input pattern %q: %w", a, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("input pattern %q matches no file", a)
+		}
+		out = append(out, matches...)
+	}
+	return out, nil
 }
 
 // checkInputs refuses what cannot be one input: stdin among files, or CSV

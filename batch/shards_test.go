@@ -278,3 +278,22 @@ func TestStdinGzipCutOff(t *testing.T) {
 		t.Errorf("%d customers were sent, %d rows reported", len(sent), len(rows))
 	}
 }
+
+// TestEstimateRowsOfGzip: the row estimate that sizes the first pass and
+// the memory limit reads a gzip file's decompressed lines against the
+// stored bytes they took, not its compressed size against plain lines.
+func TestEstimateRowsOfGzip(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	var b strings.Builder
+	b.WriteString("id,email\n")
+	const rows = 50000
+	for i := range rows {
+		b.WriteString("e-" + strconv.Itoa(i) + ",e" + strconv.Itoa(i) + "@example.com\n")
+	}
+	for _, p := range []string{h.file("plain.csv", b.String()), h.gzFile("packed.csv.gz", b.String())} {
+		got, err := batch.EstimateRows(p)
+		if err != nil || got < rows*3/4 || got > rows*4/3 {
+			t.Errorf("EstimateRows(%s) = %d, %v; want about %d", filepath.Base(p), got, err, rows)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package input
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -373,17 +372,6 @@ func permute(fields []string, perm []int) []string {
 		}
 	}
 	return out
-}
-
-// String names the files for messages: "a.csv", or "a.csv and 2 more".
-func (fs Files) String() string {
-	switch len(fs.Names) {
-	case 0:
-		return ""
-	case 1:
-		return fs.Names[0]
-	}
-	return fmt.Sprintf("%s and %d more", fs.Names[0], len(fs.Names)-1)
 }
 
 var (

@@ -297,3 +297,25 @@ func TestEstimateRowsOfGzip(t *testing.T) {
 		}
 	}
 }
+
+// TestStdinGzip: gzip on stdin is told by its magic bytes; the report pass
+// reads the spool, which keeps the bytes as they came (compressed).
+func TestStdinGzip(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config("-")
+	cfg.Stdin = bytes.NewReader(gzipBytes(t, `{"id":"z-1","email":"one@example.com"}`+"\n"+`{"id":"z-2","email":"bad"}`+"\n"))
+	if _, err := batch.Apply(context.Background(), cfg); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	var got []string
+	for _, r := range h.results(cfg) {
+		got = append(got, r[0]+" "+r[1]+" "+r[2]+" "+r[len(r)-2]+":"+r[len(r)-1])
+	}
+	if want := []string{"1 z-1 updated stdin:1", "2 z-2 invalid stdin:2"}; !slices.Equal(got, want) {
+		t.Errorf("results.csv %q; want %q", got, want)
+	}
+	failed, err := os.ReadFile(filepath.Join(cfg.ReportDir, report.FailedNDJSONName))
+	if err != nil || !strings.HasPrefix(string(failed), `{"id":"z-2","email":"bad","juicebatch_error":"stdin:2: email: `) {
+		t.Errorf("failed.ndjson = %q, %v; want the invalid line as it was sent in", failed, err)
+	}
+}

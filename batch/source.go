@@ -33,7 +33,8 @@ type source struct {
 	format  input.Format
 	opts    input.Options
 
-	stdin     *bufio.Reader // nil for files
+	stdin     *bufio.Reader // nil for files; decompressed
+	tee       *spoolTee
 	spoolPath string
 	spool     *os.File
 	// digest identifies the content: SHA-256 of the whole file (of the
@@ -70,8 +71,10 @@ func openSource(cfg *Config, reportDir string) (*source, error) {
 		return nil, configErr("no standard input to read")
 	}
 	// gzip is told by its magic bytes; the format is sniffed from what
-	// they decompress to.
-	dec, err := input.Decompress(cfg.Stdin, "stdin")
+	// they decompress to. The spool keeps stdin's bytes as they came
+	// (gzip stays compressed: nothing is unpacked to disk).
+	s.tee = &spoolTee{}
+	dec, err := input.Decompress(io.TeeReader(cfg.Stdin, s.tee), "stdin")
 	if err != nil {
 		return nil, &InputError{Err: err}
 	}
@@ -102,7 +105,33 @@ func openSource(cfg *Config, reportDir string) (*source, error) {
 		return nil, fmt.Errorf("%w: create stdin spool in %s: %w", ErrConfig, reportDir, err)
 	}
 	s.spoolPath = s.spool.Name()
+	if err := s.tee.attach(s.spool); err != nil {
+		s.close()
+		return nil, fmt.Errorf("%w: write stdin spool: %w", ErrConfig, err)
+	}
 	return s, nil
+}
+
+// spoolTee is where stdin's bytes are copied as they are read: memory
+// until the spool file exists (the first bytes are read to tell the
+// format), the spool after.
+type spoolTee struct {
+	buf  bytes.Buffer
+	file *os.File
+}
+
+func (t *spoolTee) Write(p []byte) (int, error) {
+	if t.file == nil {
+		return t.buf.Write(p)
+	}
+	return t.file.Write(p)
+}
+
+func (t *spoolTee) attach(f *os.File) error {
+	t.file = f
+	_, err := f.Write(t.buf.Bytes())
+	t.buf = bytes.Buffer{}
+	return err
 }
 
 // inputNames returns the files to read, in order: Inputs, or Input alone.
@@ -322,12 +351,12 @@ func groupID(rec *input.Record) string {
 	return strings.TrimSpace(v.Text)
 }
 
-// reader opens the main pass: the files again, or stdin copied to the spool
-// as it is read.
+// reader opens the main pass: the files again, or stdin (copied to the
+// spool as it is read).
 func (s *source) reader() (input.Reader, io.Closer, error) {
 	files := s.files()
 	if s.stdin != nil {
-		files.Open = func(int) (io.ReadCloser, error) { return io.NopCloser(io.TeeReader(s.stdin, s.spool)), nil }
+		files.Open = func(int) (io.ReadCloser, error) { return io.NopCloser(s.stdin), nil }
 	}
 	rd, err := input.OpenFiles(files, s.format, s.opts)
 	if err != nil {
@@ -342,7 +371,7 @@ func (s *source) drainStdin() error {
 	if s.stdin == nil {
 		return nil
 	}
-	_, err := io.Copy(s.spool, s.stdin)
+	_, err := io.Copy(io.Discard, s.stdin) // the tee below writes the spool
 	return err
 }
 
@@ -359,7 +388,15 @@ func (s *source) skimmer() (*input.FilesSkimmer, error) {
 			if err != nil {
 				return nil, fmt.Errorf("reopen stdin spool for the report: %w", err)
 			}
-			return f, nil
+			dec, err := input.Decompress(f, "stdin")
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{dec, f}, nil
 		}
 	}
 	return input.OpenSkimFiles(files, s.format, s.opts)

@@ -319,3 +319,21 @@ func TestStdinGzip(t *testing.T) {
 		t.Errorf("failed.ndjson = %q, %v; want the invalid line as it was sent in", failed, err)
 	}
 }
+
+// TestStdinGzipCutInItsHead: a gzip stream on stdin cut off within the
+// bytes read to tell its format stops the run before anything is read,
+// naming stdin and the offset.
+func TestStdinGzipCutInItsHead(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config("-")
+	z := gzipBytes(t, `{"id":"z-1","email":"one@example.com"}`+"\n")
+	cfg.Stdin = bytes.NewReader(z[:len(z)-10])
+	_, err := batch.Apply(context.Background(), cfg)
+	var ie *batch.InputError
+	if !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), "stdin: read: gzip data cut off (truncated) at compressed byte ") {
+		t.Fatalf("Apply = %v; want an *InputError naming stdin and the offset", err)
+	}
+	if n := len(h.seen()); n != 0 {
+		t.Errorf("%d requests sent; want none", n)
+	}
+}

@@ -82,7 +82,7 @@ func openSource(cfg *Config, reportDir string) (*source, error) {
 	s.display = []string{"stdin"}
 	head, err := s.stdin.Peek(sniffSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, &InputError{Err: fmt.Errorf("read stdin: %w", err)}
+		return nil, &InputError{Err: &input.FileError{File: "stdin", Err: fmt.Errorf("read: %w", err)}}
 	}
 	if cfg.Format != "" {
 		if s.format, err = input.DetectFormat("-", cfg.Format); err != nil {
@@ -260,6 +260,9 @@ func (hf *hashingFile) Close() error {
 	*hf.sum = hf.h.Sum(nil)
 	return nil
 }
+
+// Abort closes the file after a failed first pass, without reading on.
+func (hf *hashingFile) Abort() error { return hf.f.Close() }
 
 // openFile opens one input file for the main or the report pass,
 // decompressed as it is read.

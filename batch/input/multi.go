@@ -23,8 +23,20 @@ type Files struct {
 	Names []string
 	// Open opens the i-th file and returns its content, already
 	// decompressed (see Decompress). Close is called once the file has
-	// been read to its end, or by the reader's Close.
+	// been read to its end, or by the reader's Close. When ScanFiles
+	// stops on a broken file, it calls Abort() error instead if the
+	// reader has such a method: a Close that reads the rest of the file
+	// (to hash it) need not do so for a pass that has failed.
 	Open func(i int) (io.ReadCloser, error)
+}
+
+// abort closes rc after a failed read.
+func abort(rc io.ReadCloser) {
+	if a, ok := rc.(interface{ Abort() error }); ok {
+		a.Abort()
+		return
+	}
+	rc.Close()
 }
 
 func (fs Files) open(i int) (io.ReadCloser, error) {
@@ -62,7 +74,7 @@ func ScanFiles(fs Files, f Format, opts Options, fn func(num int, id string)) (i
 		n, last, h, err := scanIDs(rc, f, o, func(num int, id string) { fn(offset+num, id) })
 		total += n
 		if err != nil {
-			rc.Close()
+			abort(rc)
 			return total, err
 		}
 		if err := rc.Close(); err != nil {

@@ -209,3 +209,33 @@ func TestFilesOpenErrorNamesTheFile(t *testing.T) {
 		t.Fatalf("OpenFiles read %v, %v; want one record, then b.csv's error", got, err)
 	}
 }
+
+// abortable records how ScanFiles let go of a file.
+type abortable struct {
+	io.Reader
+	closed, aborted bool
+}
+
+func (a *abortable) Close() error { a.closed = true; return nil }
+func (a *abortable) Abort() error { a.aborted = true; return nil }
+
+// TestScanFilesAbortsABrokenFile: after a file problem, ScanFiles lets go
+// of the file with Abort (no need to read the rest to hash it), and opens
+// no later file; a file read to its end is closed.
+func TestScanFilesAbortsABrokenFile(t *testing.T) {
+	var opened []*abortable
+	contents := []string{"id\na\n", "id\n\"never closed\nb\n", "id\nc\n"}
+	fs := Files{Names: []string{"1.csv", "2.csv", "3.csv"}, Open: func(i int) (io.ReadCloser, error) {
+		a := &abortable{Reader: strings.NewReader(contents[i])}
+		opened = append(opened, a)
+		return a, nil
+	}}
+	_, err := ScanFiles(fs, CSV, Options{}, func(int, string) {})
+	if !errors.Is(err, ErrUnterminatedQuote) {
+		t.Fatalf("ScanFiles = %v; want ErrUnterminatedQuote", err)
+	}
+	if len(opened) != 2 || !opened[0].closed || opened[0].aborted || opened[1].closed || !opened[1].aborted {
+		t.Errorf("files opened %d; first closed %v aborted %v; second closed %v aborted %v; want 2: closed, then aborted",
+			len(opened), opened[0].closed, opened[0].aborted, opened[1].closed, opened[1].aborted)
+	}
+}

@@ -55,7 +55,13 @@ func Decompress(r io.Reader, name string) (io.Reader, error) {
 		if or.err != nil && !errors.Is(or.err, io.EOF) {
 			return nil, readErr(name, or.err)
 		}
-		return or, nil // plain: the peeked bytes are still in the buffer
+		// Plain: what was read ahead, then the input itself, so that a
+		// plain file costs no extra copy.
+		ahead := bytes.NewReader(or.buf[or.i:or.n])
+		if or.err != nil {
+			return ahead, nil // all of it (io.EOF)
+		}
+		return io.MultiReader(ahead, r), nil
 	}
 	zr, err := gzip.NewReader(or)
 	if err != nil {

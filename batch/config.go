@@ -20,7 +20,11 @@ import (
 type Config struct {
 	// Input is the file to read, "-" for Stdin.
 	Input string
-	Stdin io.Reader
+	// Inputs, when set, are several files read in this order as one input
+	// (gzip shards of one export); Input is then not used. "-" is not
+	// allowed among several.
+	Inputs []string
+	Stdin  io.Reader
 	// Format is the --format value ("csv", "ndjson", "jsonl"); "" detects
 	// the format from the extension (or, for stdin, from the first bytes).
 	Format      string
@@ -90,6 +94,10 @@ const maxRateLimitWait = 15 * time.Minute
 
 // ErrConfig marks a configuration problem (exit 1).
 var ErrConfig = errors.New("configuration")
+
+// ErrUsage marks a command-line mistake found only once the inputs are
+// looked at, such as CSV and NDJSON files given together (exit 2).
+var ErrUsage = errors.New("usage")
 
 func (c Config) withDefaults() Config {
 	if c.Rate.N == 0 {

@@ -2,8 +2,8 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/juicebatch/juicebatch/batch/input"
@@ -171,21 +171,13 @@ func impliedNote(keys []string) string {
 // records, writes results.csv and the failed file in input order, and the
 // summary; then it records the run's end in the state.
 func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
-	path, err := r.src.rawPath()
-	if err != nil {
-		return nil, &InputError{Err: err}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &InputError{Err: fmt.Errorf("reopen input for the report: %w", err)}
-	}
-	defer f.Close()
 	// Each row's outcome is known; the report pass only needs its id and
 	// its raw form, which a skim gives without decoding every field again.
-	sk, err := input.OpenSkim(f, r.src.format, r.src.opts)
+	sk, err := r.src.skimmer()
 	if err != nil {
 		return nil, &InputError{Err: err}
 	}
+	defer sk.Close()
 	format := report.CSV
 	if r.src.format == input.NDJSON {
 		format = report.NDJSON
@@ -253,7 +245,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	// totals go beside them when it resumed an earlier invocation's run.
 	totals := r.runTotals(counts, att)
 	sum := report.Summary{
-		RunID: r.run.ID, Command: r.cmd, Input: r.cfg.Input,
+		RunID: r.run.ID, Command: r.cmd, Input: r.src.name,
 		StartedAt: r.started, FinishedAt: now, Outcomes: r.invocationOutcomes(counts),
 		Requests:    int(r.requests.Load()),
 		Retries:     int(r.retries.Load()),
@@ -316,7 +308,7 @@ type reportLine struct {
 }
 
 // reportLines skims the input and resolves each row's line, in batches.
-func (r *runner) reportLines(sk *input.Skimmer, out chan<- []reportLine) error {
+func (r *runner) reportLines(sk *input.FilesSkimmer, out chan<- []reportLine) error {
 	var stored *checkpoint.RowReader
 	if r.plan == nil {
 		stored = r.store.RowReader(r.run.ID)
@@ -375,7 +367,7 @@ func (r *runner) writeLine(w *report.Writer, format report.Format, l reportLine)
 // applyResult is an apply row's line in results.csv, from its record in the
 // state. A row without one was not reached: pending.
 func (r *runner) applyResult(rec *input.Skim, stored *checkpoint.RowReader) (report.Result, error) {
-	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outPending}
+	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outPending, File: rec.File, Line: rec.Line}
 	row, ok, err := stored.Seek(rec.Num)
 	if err != nil {
 		return res, &StateError{Err: err}
@@ -401,7 +393,7 @@ func (r *runner) planResult(rec *input.Skim) (report.Result, error) {
 	if err != nil {
 		return report.Result{}, &StateError{Err: err}
 	}
-	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outcome, Error: text}
+	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outcome, Error: text, File: rec.File, Line: rec.Line}
 	if outcome == "" {
 		res.Outcome = outWouldUpdate // not reached: plan stops early only on a fatal error
 	}
@@ -455,6 +447,9 @@ func exitCode(cmd string, counts map[string]int, reason stopReason, fatalErr err
 
 // ExitCode maps what Apply or Plan returned to the process exit code.
 func ExitCode(res *Result, err error) int {
+	if errors.Is(err, ErrUsage) {
+		return ExitUsage
+	}
 	if err != nil {
 		return ExitFatal
 	}

@@ -91,6 +91,9 @@ func (r *runner) produce(ctx context.Context, emit func(*task) bool) error {
 				for i := range c.items {
 					if it := &c.items[i]; !it.carry {
 						it.upd, it.rowErr = r.norm.Update(it.rec)
+						if it.rowErr != nil && it.rec.File != "" {
+							it.rowErr.File = it.rec.File // the shard the row is in
+						}
 					}
 				}
 				close(c.done)

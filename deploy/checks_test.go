@@ -178,8 +178,11 @@ func checkJobSpec(js batchv1.JobSpec, objs objects, inCronJob bool) problems {
 		if inv.index != "" {
 			at = " (index " + inv.index + ")"
 		}
-		if len(inv.positional) != 1 {
-			p.add("want one input FILE after the flags%s, got %q", at, inv.positional)
+		if len(inv.positional) == 0 {
+			p.add("want an input FILE (or several, or a pattern such as /input/export/*.csv.gz) after the flags%s", at)
+		}
+		if formats := inputFormats(inv.positional); len(formats) > 1 {
+			p.add("inputs %q%s mix %s: one run reads files of one format (juicebatch exits 2)", inv.positional, at, strings.Join(formats, " and "))
 		}
 		for _, pos := range inv.positional {
 			p = append(p, checkInput(pos, c, pod, vols, at)...)
@@ -358,6 +361,20 @@ func mountFor(c *corev1.Container, p string) (*corev1.VolumeMount, string) {
 		return nil, ""
 	}
 	return best, strings.TrimPrefix(p, strings.TrimSuffix(best.MountPath, "/")+"/")
+}
+
+// inputFormats lists the formats the input names say, as juicebatch reads
+// them from the extension (.csv, .ndjson or .jsonl, perhaps with .gz).
+func inputFormats(files []string) []string {
+	var formats []string
+	for _, f := range files {
+		ext := path.Ext(strings.TrimSuffix(strings.ToLower(f), ".gz"))
+		format := map[string]string{".csv": "CSV", ".ndjson": "NDJSON", ".jsonl": "NDJSON"}[ext]
+		if format != "" && !slices.Contains(formats, format) {
+			formats = append(formats, format)
+		}
+	}
+	return formats
 }
 
 func checkInput(file string, c *corev1.Container, pod corev1.PodSpec, vols map[string]corev1.Volume, at string) problems {

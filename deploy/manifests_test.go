@@ -396,7 +396,9 @@ func TestChecksCatch(t *testing.T) {
 			}
 		}, "hides the key"},
 		{"input on an emptyDir nobody fills", func(cj *batchv1.CronJob) { podOf(cj).InitContainers = nil }, "which no init container writes"},
-		{"two input files", func(cj *batchv1.CronJob) { c := mainOf(cj); c.Args = append(c.Args, "/input/more.csv") }, "want one input FILE"},
+		{"no input file", func(cj *batchv1.CronJob) { c := mainOf(cj); c.Args = c.Args[:len(c.Args)-1] }, "want an input FILE"},
+		{"CSV and NDJSON inputs", func(cj *batchv1.CronJob) { c := mainOf(cj); c.Args = append(c.Args, "/input/more.ndjson.gz") }, "mix CSV and NDJSON"},
+		{"a shard on no mount", func(cj *batchv1.CronJob) { c := mainOf(cj); c.Args = append(c.Args, "/export/more.csv.gz") }, "input /export/more.csv.gz is on no volume"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

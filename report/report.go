@@ -31,7 +31,7 @@ const InputMember = "juicebatch_input"
 // resultsHeader is results.csv's header. It is a function, not a variable,
 // so the package holds no mutable state.
 func resultsHeader() []string {
-	return []string{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error"}
+	return []string{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error", "file", "line"}
 }
 
 // File modes: the failed file copies customers' personal data.
@@ -101,6 +101,10 @@ type Result struct {
 	// Error is why the row did not succeed: the validation error, or the
 	// server's message and request id.
 	Error string
+	// File is the input file the row is in (of several, the shard); Line
+	// the line it starts on in that file, 0 written as an empty cell.
+	File string
+	Line int
 }
 
 // Writer streams one report into temporary files inside the report
@@ -113,7 +117,7 @@ type Writer struct {
 	results    *os.File
 	resultsCSV *csv.Writer
 	lastRow    int
-	resultRec  [7]string
+	resultRec  [9]string
 
 	failed    *os.File
 	failedCSV *csv.Writer   // CSV format
@@ -222,6 +226,8 @@ func (w *Writer) Result(r Result) error {
 	rec[4] = itoaOrEmpty(r.Attempts)
 	rec[5] = r.IdempotencyKey
 	rec[6] = r.Error
+	rec[7] = r.File
+	rec[8] = itoaOrEmpty(r.Line)
 	if err := writeNeutral(w.resultsCSV, rec); err != nil {
 		return fmt.Errorf("report: write %s: %w", ResultsName, err)
 	}

@@ -91,11 +91,17 @@ echo
 )
 
 # --- generate (deterministic: same seed, same bytes) -----------------------
-files=(e164-100k.csv e164-100k.ndjson national-100k.csv)
+# A .gz file is its plain file compressed by gzip(1) at its default level,
+# as warehouse exports are; it comes after the plain file it is made from.
+files=(e164-100k.csv e164-100k.ndjson national-100k.csv e164-100k.csv.gz)
 if [[ $quick == 0 ]]; then
-	files+=(e164-1m.csv e164-1m.ndjson national-1m.csv)
+	files+=(e164-1m.csv e164-1m.ndjson national-1m.csv e164-1m.csv.gz)
 fi
 for f in "${files[@]}"; do
+	if [[ $f == *.gz ]]; then
+		[[ -s "$data/$f" ]] || gzip -c "$data/${f%.gz}" >"$data/$f"
+		continue
+	fi
 	phones="${f%%-*}"
 	size="${f#*-}"
 	size="${size%%.*}"
@@ -142,12 +148,13 @@ results="$work/results.txt"
 n=0
 for f in "${files[@]}"; do
 	path="$data/$f"
+	plain="${path%.gz}" # the floor reads the plain file: it is what gzip costs on top
 	: >"$work/plan.txt"
 	: >"$work/floor.txt"
 	for ((i = 1; i <= runs; i++)); do
 		n=$((n + 1))
 		cat "$path" >/dev/null # the file is cached for both, as in the issue's figures
-		timed "$work/one.txt" "$bin/floor" "$path"
+		timed "$work/one.txt" "$bin/floor" "$plain"
 		cat "$work/one.txt" >>"$work/floor.txt"
 		load="$(cut -d' ' -f1 /proc/loadavg)"
 		timed "$work/one.txt" "$bin/juicebatch" plan --state "$work/runs/no-state-$n.db" \
@@ -156,7 +163,7 @@ for f in "${files[@]}"; do
 		rm -rf "$work/runs/report-$n"
 	done
 	range="$(sort -g "$work/plan.txt" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')"
-	echo "$f $(rows_of "$path") $(stat -c %s "$path") $(median "$work/floor.txt" 1) $(median "$work/floor.txt" 2) $(median "$work/plan.txt" 1) $(median "$work/plan.txt" 2) $(median "$work/plan.txt" 3) $range $(median "$work/plan.txt" 4)" >>"$results"
+	echo "$f $(rows_of "$plain") $(stat -c %s "$path") $(median "$work/floor.txt" 1) $(median "$work/floor.txt" 2) $(median "$work/plan.txt" 1) $(median "$work/plan.txt" 2) $(median "$work/plan.txt" 3) $range $(median "$work/plan.txt" 4)" >>"$results"
 done
 
 # --- resume: a 1M-row run that is 90 % done --------------------------------
@@ -229,7 +236,15 @@ awk '
 		printf "%-18s %8d %6.1f | %7.2f %8.1f | %7.2f %12s %8.0f %8.1f %7.2f %5.2f | %5.2fx\n", $1, $2, $3 / 1e6, $4, $5 / 1024, $6, $9, $2 / $6, $7 / 1024, $8, $10, $6 / $4
 	}' "$results"
 echo "(plan s, peak MB, cpu s: medians; cpu s = user + sys; load = the 1-minute load average as each plan started."
-echo " With load above ~1 another process holds a core, and plan's wall time goes toward its cpu time.)"
+echo " With load above ~1 another process holds a core, and plan's wall time goes toward its cpu time."
+echo " A .csv.gz row: MB is the compressed size; its floor is the plain file's.)"
+echo
+# gzip's cost: plan of FILE.gz against plan of FILE (each median).
+for g in $(awk '$1 ~ /\.gz$/ { print $1 }' "$results"); do
+	awk -v g="$g" -v p="${g%.gz}" '
+		$1 == g { gs = $6; gc = $8; gm = $7; gb = $3 } $1 == p { ps = $6; pc = $8; pm = $7; pb = $3 }
+		END { printf "gzip: %s plan %.2f s (cpu %.2f s, peak %.1f MB) vs %s %.2f s (cpu %.2f s, peak %.1f MB): %+.0f%% wall, %+.0f%% cpu; %.1f MB stored instead of %.1f\n", g, gs, gc, gm / 1024, p, ps, pc, pm / 1024, (gs / ps - 1) * 100, (gc / pc - 1) * 100, gb / 1e6, pb / 1e6 }' "$results"
+done
 echo
 [[ -n "$resume_line" ]] && echo "resume: $resume_line" && echo
 

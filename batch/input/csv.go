@@ -44,6 +44,7 @@ type csvHeader struct {
 	cols     []Field // per column: a field, skip or unmapped
 	has      [NumFields]bool
 	warnings []string
+	line     int // where the header is
 }
 
 // checkHeader does the checks that need no mapping (OpenRaw does them too).
@@ -66,7 +67,7 @@ func checkHeader(name string, line int, header []string) error {
 
 // mapHeader maps each column and does the checks that need the mapping.
 func mapHeader(name string, line int, header []string, m Mapping, strict bool) (*csvHeader, error) {
-	h := &csvHeader{names: header, cols: make([]Field, len(header))}
+	h := &csvHeader{names: header, cols: make([]Field, len(header)), line: line}
 	var first [NumFields]int
 	var unm []int
 	for i, col := range header {

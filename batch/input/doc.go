@@ -24,6 +24,21 @@
 // field must be a string; the one exception is an id written as a whole
 // number, taken as written (warehouse exports often write ids so).
 //
+// # Gzip and several files
+//
+// Decompress turns a gzip-compressed input (a name ending in .gz, or gzip's
+// magic bytes) into a stream of its content, decompressed as it is read;
+// a stream that is cut off or corrupt fails with a *GzipError carrying the
+// compressed byte offset, which the readers return inside the *FileError
+// naming the file. DetectFormat looks past a .gz suffix (x.csv.gz is CSV).
+//
+// Files is an input of several files (the shards of a warehouse export)
+// read as one: ScanFiles, OpenFiles and OpenSkimFiles are ScanIDs, Open and
+// OpenSkim over all of them, numbering records across the files (Num) and
+// saying which file each is in (Record.File, Skim.File) and on which of its
+// lines (Line). Each CSV file's header is read on its own; ScanFiles fails
+// with ErrHeaderMismatch when one maps to other fields than the first's.
+//
 // # Mapping
 //
 // Columns (CSV headers, NDJSON keys) are matched to fields ignoring case,

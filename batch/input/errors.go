@@ -35,6 +35,9 @@ var (
 	// before it ended. (An over-long NDJSON line is a row error instead:
 	// lines have a boundary that can be found without parsing.)
 	ErrRecordTooLong = errors.New("record too long")
+	// ErrHeaderMismatch: of several CSV files read as one input, one's
+	// header maps to other fields than the first file's.
+	ErrHeaderMismatch = errors.New("files map to different fields")
 )
 
 // FileError is a problem with the input as a whole: the run cannot go on

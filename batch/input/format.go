@@ -2,7 +2,6 @@ package input
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -32,7 +31,8 @@ func (f Format) String() string {
 
 // DetectFormat picks the format of the input called name. A non-empty flag
 // (the --format value: "csv", "ndjson" or "jsonl", any case) wins; otherwise
-// the extension decides (.csv, .ndjson, .jsonl, any case). Stdin ("-") and
+// the extension decides (.csv, .ndjson, .jsonl, any case, each perhaps
+// followed by .gz for a gzip-compressed file). Stdin ("-") and
 // other extensions give an error matching ErrFormatNeeded; a caller that
 // prefers to guess for stdin can use Sniff.
 func DetectFormat(name, flag string) (Format, error) {
@@ -48,7 +48,11 @@ func DetectFormat(name, flag string) (Format, error) {
 	if name == "-" {
 		return 0, &detailError{kind: ErrFormatNeeded, msg: "cannot tell the format of stdin: add --format csv or --format ndjson"}
 	}
-	switch ext := strings.ToLower(filepath.Ext(name)); ext {
+	base := name
+	if IsGzipName(name) {
+		base = name[:len(name)-len(".gz")]
+	}
+	switch ext := strings.ToLower(filepath.Ext(base)); ext {
 	case ".csv":
 		return CSV, nil
 	case ".ndjson", ".jsonl":
@@ -56,7 +60,7 @@ func DetectFormat(name, flag string) (Format, error) {
 	case ".json":
 		return 0, &detailError{kind: ErrFormatNeeded, msg: fmt.Sprintf("cannot tell the format of %s: a .json file is not read; if it holds one JSON object a line, add --format ndjson", name)}
 	default:
-		return 0, &detailError{kind: ErrFormatNeeded, msg: fmt.Sprintf("cannot tell the format of %s from its extension (want .csv, .ndjson or .jsonl): add --format csv or --format ndjson", name)}
+		return 0, &detailError{kind: ErrFormatNeeded, msg: fmt.Sprintf("cannot tell the format of %s from its extension (want .csv, .ndjson or .jsonl, perhaps with .gz after it): add --format csv or --format ndjson", name)}
 	}
 }
 
@@ -100,7 +104,10 @@ func hasUTF16BOM(b []byte) bool {
 func prepare(r io.Reader, name string) (io.Reader, bool, error) {
 	var b [3]byte
 	n, err := io.ReadFull(r, b[:])
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+	// io.ReadFull's own short-input results, compared as values: a gzip
+	// stream cut off in its first bytes fails with an error that wraps
+	// io.ErrUnexpectedEOF, and that is no short input but a broken file.
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, false, readErr(name, err)
 	}
 	head := b[:n]

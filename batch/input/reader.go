@@ -157,32 +157,40 @@ func (r *RawReader) Next() (*RawRecord, error) {
 // The lead uses it to find the ids that occur more than once before
 // sending anything. It fails as Open and Next would.
 func ScanIDs(r io.Reader, f Format, opts Options, fn func(num int, id string)) (int, error) {
+	n, _, _, err := scanIDs(r, f, opts, fn)
+	return n, err
+}
+
+// scanIDs is ScanIDs, also returning the last record's number (not the
+// count for NDJSON, where blank lines are counted) and, for CSV, the
+// mapped header.
+func scanIDs(r io.Reader, f Format, opts Options, fn func(num int, id string)) (n, last int, h *csvHeader, err error) {
 	if f == NDJSON {
 		rd, err := openNDJSON(r, opts)
 		if err != nil {
-			return 0, err
+			return 0, 0, nil, err
 		}
-		n := 0
 		for {
 			rec, err := rd.nextID()
 			if err == io.EOF {
-				return n, nil
+				return n, last, nil, nil
 			}
 			if err != nil {
-				return n, err
+				return n, last, nil, err
 			}
 			n++
+			last = rec.Num
 			if v := rec.Values[ID]; v.State == Set {
 				fn(rec.Num, v.Text)
 			}
 		}
 	}
 	if f != CSV {
-		return 0, fmt.Errorf("input: scan %s: unknown format %v", opts.Name, f)
+		return 0, 0, nil, fmt.Errorf("input: scan %s: unknown format %v", opts.Name, f)
 	}
-	core, _, idCol, err := openIDColumn(r, opts)
+	core, h, idCol, err := openIDColumn(r, opts)
 	if err != nil {
-		return 0, err
+		return 0, 0, nil, err
 	}
 	core.cr.ReuseRecord = true
 	for {
@@ -193,10 +201,10 @@ func ScanIDs(r io.Reader, f Format, opts Options, fn func(num int, id string)) (
 			return err
 		})
 		if err == io.EOF {
-			return core.num, nil
+			return core.num, core.num, h, nil
 		}
 		if err != nil {
-			return core.num, err
+			return core.num, core.num, h, err
 		}
 		if !st.parsed || idCol < 0 || idCol >= len(fields) || !utf8.ValidString(fields[idCol]) {
 			continue

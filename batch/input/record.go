@@ -97,6 +97,10 @@ type Record struct {
 	// Line is the physical line on which the record starts (CSV records
 	// may span lines; for NDJSON Line == Num).
 	Line int
+	// File is the name of the file the record is in when it was read
+	// through OpenFiles (an input of one or more files); "" from Open.
+	// Num then counts across the files, Line within this one.
+	File string
 	// Values holds each canonical field's value, indexed by Field.
 	Values [NumFields]Value
 	// Err is set when the record itself is broken (wrong field count,

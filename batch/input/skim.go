@@ -12,6 +12,7 @@ import (
 // when the record has none Open would give as Set), and its raw form.
 type Skim struct {
 	Num, Line int
+	File      string // as Record.File
 	ID        string
 	Raw       *RawRecord
 }
@@ -24,6 +25,7 @@ type Skim struct {
 // It is not safe for concurrent use.
 type Skimmer struct {
 	header []string
+	cols   []Field // per CSV column: the field it maps to
 	csv    *csvCore
 	idCol  int
 	opts   Options
@@ -35,11 +37,11 @@ type Skimmer struct {
 func OpenSkim(r io.Reader, f Format, opts Options) (*Skimmer, error) {
 	switch f {
 	case CSV:
-		core, header, idCol, err := openIDColumn(r, opts)
+		core, h, idCol, err := openIDColumn(r, opts)
 		if err != nil {
 			return nil, err
 		}
-		return &Skimmer{header: header, csv: core, idCol: idCol, opts: opts}, nil
+		return &Skimmer{header: h.names, cols: h.cols, csv: core, idCol: idCol, opts: opts}, nil
 	case NDJSON:
 		rd, err := openNDJSON(r, opts)
 		if err != nil {
@@ -52,7 +54,7 @@ func OpenSkim(r io.Reader, f Format, opts Options) (*Skimmer, error) {
 
 // openIDColumn reads and maps a CSV header, and finds the id column (-1 when
 // none maps to id): the start of every pass that needs only ids.
-func openIDColumn(r io.Reader, opts Options) (*csvCore, []string, int, error) {
+func openIDColumn(r io.Reader, opts Options) (*csvCore, *csvHeader, int, error) {
 	core, err := newCSVCore(r, opts.Name, opts.maxRecord)
 	if err != nil {
 		return nil, nil, 0, err
@@ -74,7 +76,7 @@ func openIDColumn(r io.Reader, opts Options) (*csvCore, []string, int, error) {
 			idCol = i
 		}
 	}
-	return core, header, idCol, nil
+	return core, h, idCol, nil
 }
 
 // Header returns the CSV header as written (nil for NDJSON).

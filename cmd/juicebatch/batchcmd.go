@@ -9,39 +9,46 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/juicebatch/juicebatch/batch"
+	"github.com/juicebatch/juicebatch/batch/input"
 	"github.com/juicebatch/juicebatch/metrics"
 	"github.com/juicebatch/juicebatch/ratelimit"
 	"github.com/juicebatch/juicebatch/report"
 	"github.com/juicebatch/juicebatch/sandbox"
 )
 
-const applyUsage = `Usage: juicebatch apply [flags] FILE
+const applyUsage = `Usage: juicebatch apply [flags] FILE...
 
-Sends the updates in FILE (CSV or NDJSON; "-" reads stdin) to PATCH /customers/{id},
-at most --rate requests and --daily-budget a day, resuming where an interrupted
-run stopped. The API key comes from JUICEBATCH_API_KEY or --api-key-file.
+Sends the updates in FILE (CSV or NDJSON, perhaps gzip-compressed; "-" reads
+stdin) to PATCH /customers/{id}, at most --rate requests and --daily-budget a
+day, resuming where an interrupted run stopped. Several files (a warehouse
+export's shards) are read in the order given as one input. The API key comes
+from JUICEBATCH_API_KEY or --api-key-file.
 
 Examples:
   juicebatch apply --sandbox --map testdata/crm-mapping.json testdata/crm-export.csv
   JUICEBATCH_API_KEY=live_... juicebatch apply --map mapping.json customers.csv
+  juicebatch apply --api-key-file /secrets/api-key export/export-*.csv.gz
   juicebatch apply --api-key-file /secrets/api-key --wait migration.csv
 
 Flags:
 `
 
-const planUsage = `Usage: juicebatch plan [flags] FILE
+const planUsage = `Usage: juicebatch plan [flags] FILE...
 
-Validates FILE and compares it with what the state file says was last applied;
+Validates FILE (or several files, read in order as one input) and compares it with what the state file says was last applied;
 writes the report of what apply would send, and says how many requests and days
 of the daily budget that takes. Sends nothing and needs no API key.
 
 Examples:
   juicebatch plan --map mapping.json customers.csv
   juicebatch plan --phone-region NG customers.ndjson
+  juicebatch plan --map mapping.json data_0_0_0.csv.gz data_0_1_0.csv.gz
 
 Flags:
 `
@@ -75,8 +82,18 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 	if err != nil {
 		return exitUsage // flag has printed the problem and the usage
 	}
-	if len(pos) != 1 {
-		fmt.Fprintf(std.err, "juicebatch %s: want exactly one FILE (\"-\" for stdin), got %d arguments\n\n", cmd, len(pos))
+	if len(pos) == 0 {
+		fmt.Fprintf(std.err, "juicebatch %s: want FILE (several files are read in order as one input; \"-\" for stdin)\n\n", cmd)
+		fs.Usage()
+		return exitUsage
+	}
+	pos, err = expandPatterns(pos)
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch %s: %v\n", cmd, err)
+		return exitFatal
+	}
+	if err := checkInputs(pos, f.format); err != nil {
+		fmt.Fprintf(std.err, "juicebatch %s: %v\n\n", cmd, err)
 		fs.Usage()
 		return exitUsage
 	}
@@ -87,7 +104,7 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 		}
 		return exitFatal
 	}
-	cfg, err := f.config(pos[0], std)
+	cfg, err := f.config(pos, std)
 	if err != nil {
 		return fail(err)
 	}
@@ -118,7 +135,7 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 	}
 
 	if std.getenv("GOMEMLIMIT") == "" && std.setMemoryLimit != nil {
-		std.setMemoryLimit(memoryLimit(pos[0]))
+		std.setMemoryLimit(memoryLimit(pos))
 	}
 
 	terminal := isTerminal(std.err)
@@ -194,13 +211,73 @@ func publishMetrics(ctx context.Context, f runFlags, res *batch.Result, code int
 // for a file so large that its per-row state (an 8-byte id hash in the
 // first pass, a byte a row in plan) would not fit, where a tight limit would
 // make the collector run without end.
-func memoryLimit(file string) int64 {
+func memoryLimit(files []string) int64 {
 	const base, perRow = 48 << 20, 16
-	rows, err := batch.EstimateRows(file)
-	if err != nil || rows <= 0 {
+	rows := 0
+	for _, file := range files {
+		if n, err := batch.EstimateRows(file); err == nil && n > 0 {
+			rows += n
+		}
+	}
+	if rows <= 0 {
 		return base
 	}
 	return max(base, 32<<20+perRow*int64(rows))
+}
+
+// expandPatterns expands an argument that names no file but holds a glob
+// pattern (* ? [) into the files it matches, in lexical order, as a shell
+// would: a Kubernetes container's args pass through no shell, and a
+// warehouse export's shard count changes from night to night
+// (/input/export/export-*.csv.gz). A pattern that matches nothing is an
+// error: the export did not arrive.
+func expandPatterns(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if a == "-" || !strings.ContainsAny(a, "*?[") {
+			out = append(out, a)
+			continue
+		}
+		if _, err := os.Stat(a); err == nil {
+			out = append(out, a) // a file really named so
+			continue
+		}
+		matches, err := filepath.Glob(a)
+		if err != nil {
+			return nil, fmt.Errorf("input pattern %q: %w", a, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("input pattern %q matches no file", a)
+		}
+		out = append(out, matches...)
+	}
+	return out, nil
+}
+
+// checkInputs refuses what cannot be one input: stdin among files, or CSV
+// and NDJSON files together (when --format does not say what they all are).
+// A name whose format cannot be told is left to the run's own message.
+func checkInputs(files []string, format string) error {
+	if len(files) < 2 {
+		return nil
+	}
+	first := -1
+	var want input.Format
+	for i, name := range files {
+		if name == "-" {
+			return errors.New("stdin (\"-\") is read alone: give either files or \"-\"")
+		}
+		f, err := input.DetectFormat(name, format)
+		if err != nil {
+			continue
+		}
+		if first < 0 {
+			first, want = i, f
+		} else if f != want {
+			return fmt.Errorf("%s is %v but %s is %v: one run reads files of one format; run them separately", files[first], want, name, f)
+		}
+	}
+	return nil
 }
 
 // startInProcessSandbox serves an in-process sandbox on a loopback port that

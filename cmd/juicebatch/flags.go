@@ -140,15 +140,18 @@ func (f *runFlags) register(fs *flag.FlagSet, std stdio, cmd string) {
 }
 
 // config turns flags into a batch.Config (without key, logger, progress).
-func (f *runFlags) config(file string, std stdio) (batch.Config, error) {
+func (f *runFlags) config(files []string, std stdio) (batch.Config, error) {
 	cfg := batch.Config{
-		Input: file, Stdin: std.in, Format: f.format,
+		Input: files[0], Stdin: std.in, Format: f.format,
 		EmptyClears: f.emptyClears, Strict: f.strict, PhoneRegion: f.phoneRegion,
 		BaseURL: f.baseURL, AuthScheme: f.authScheme, UserAgent: "juicebatch/" + version,
 		Rate: f.rate, Concurrency: f.concurrency, Timeout: f.timeout, MaxRetries: f.maxRetries,
 		DailyBudget: f.dailyBudget, Wait: f.wait, Full: f.full, NewRun: f.newRun, Grace: f.grace,
 		StatePath: f.state, ReportDir: f.reportDir, ProgressEvery: f.progressEvery,
 		StatusFile: batch.StatusPath(f.state),
+	}
+	if len(files) > 1 {
+		cfg.Inputs = files
 	}
 	if f.mapFile != "" {
 		m, err := input.LoadMapping(f.mapFile)

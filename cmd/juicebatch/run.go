@@ -36,17 +36,21 @@ const usage = `juicebatch pushes customer updates from CSV or NDJSON files into 
 rate-limited customer update API (PATCH /customers/{id}), safely and without waste.
 
 Usage:
-  juicebatch apply   [flags] FILE   send the updates in FILE ("-" = stdin)
-  juicebatch plan    [flags] FILE   validate and diff FILE; write the report of what
-                                    apply would send; sends nothing, needs no key
-  juicebatch status  [flags]        runs recorded in the state file, their progress,
-                                    and today's quota use per API key
-  juicebatch sandbox [flags]        a local server that behaves like the documented API
+  juicebatch apply   [flags] FILE...  send the updates in FILE ("-" = stdin)
+  juicebatch plan    [flags] FILE...  validate and diff FILE; write the report of what
+                                      apply would send; sends nothing, needs no key
+  juicebatch status  [flags]          runs recorded in the state file, their progress,
+                                      and today's quota use per API key
+  juicebatch sandbox [flags]          a local server that behaves like the documented API
+
+FILE is CSV or NDJSON, perhaps gzip-compressed (.csv.gz); several files (an
+export's shards) are read in the order given as one input.
 
 Examples:
   juicebatch apply --sandbox --map testdata/crm-mapping.json testdata/crm-export.csv
   JUICEBATCH_API_KEY=live_... juicebatch apply --map mapping.json customers.csv
   juicebatch plan customers.ndjson
+  juicebatch apply --map mapping.json export/export-*.csv.gz
   juicebatch sandbox --listen 127.0.0.1:8080 --keys test_abc
 
 Run "juicebatch COMMAND -h" for a command's flags. "juicebatch --version" prints the version.

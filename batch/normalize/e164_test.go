@@ -62,7 +62,7 @@ func BenchmarkPhoneE164(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, r := n.phone("+2348031234567", ""); r != "" {
+		if _, r := n.phone("+2348031234567", "", ""); r != "" {
 			b.Fatal(r)
 		}
 	}
@@ -74,7 +74,7 @@ func BenchmarkPhoneNational(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, r := n.phone("0803 123 4567", "NG"); r != "" {
+		if _, r := n.phone("0803 123 4567", "NG", ""); r != "" {
 			b.Fatal(r)
 		}
 	}

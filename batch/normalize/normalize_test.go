@@ -20,6 +20,38 @@ type fieldCase struct {
 	extra  vals   // other fields of the row
 	want   string // the value sent, when reason is ""
 	reason string // the expected RowError.Reason
+	warn   string // the row's warnings (JoinWarnings), when reason is ""
+}
+
+// strictOf is n with --strict-values.
+func strictOf(t *testing.T, n *Normalizer) *Normalizer {
+	t.Helper()
+	region := n.phoneRegion
+	s, err := New(Options{File: n.file, PhoneRegion: region, BlankClears: n.blankClears, StrictValues: true})
+	if err != nil {
+		t.Fatalf("New(strict) = %v", err)
+	}
+	return s
+}
+
+// checkWarnings checks the warnings of a row Update sent, and that
+// --strict-values refuses the same row with the first warning's text.
+func checkWarnings(t *testing.T, n *Normalizer, rec *input.Record, u Update, want string) {
+	t.Helper()
+	if got := JoinWarnings(u.Warnings); got != want {
+		t.Fatalf("Update() warnings = %q; want %q", got, want)
+	}
+	_, err := strictOf(t, n).Update(rec)
+	if want == "" {
+		if err != nil {
+			t.Fatalf("Update() with StrictValues error = %v; want nil (no warnings)", err)
+		}
+		return
+	}
+	first, _, _ := strings.Cut(want, warningSep)
+	if err == nil || strings.TrimPrefix(err.Error(), testFile+":14: ") != first {
+		t.Fatalf("Update() with StrictValues error = %v; want %s:14: %s", err, testFile, first)
+	}
 }
 
 // runFieldCases checks each case's outcome for field f; get reads f's value
@@ -49,6 +81,7 @@ func runFieldCases(t *testing.T, n *Normalizer, f input.Field, get func(Body) *s
 			if *got != tc.want {
 				t.Errorf("Update(%s=%q): %s = %q; want %q", f, tc.in.Text, f, *got, tc.want)
 			}
+			checkWarnings(t, n, record(v), u, tc.warn)
 		})
 	}
 }
@@ -105,7 +138,11 @@ func TestUpdateID(t *testing.T) {
 
 func TestUpdateNames(t *testing.T) {
 	n := newNormalizer(t, Options{})
-	const only = "; only letters, spaces, hyphens and apostrophes are allowed: "
+	// The creation endpoint's name rule is a warning: the value is sent.
+	const rule = " (the creation endpoint allows only letters, spaces, hyphens and apostrophes in names): "
+	punct := func(f, chars, v string) string {
+		return f + ": contains punctuation, symbols or other characters" + rule + chars + " in " + v
+	}
 	cases := []fieldCase{
 		{name: "plain", in: set("Ada"), want: "Ada"},
 		{name: "trimmed", in: set("  Ada \t"), want: "Ada"},
@@ -125,18 +162,45 @@ func TestUpdateNames(t *testing.T) {
 		{name: "100 characters", in: set(strings.Repeat("a", 100)), want: strings.Repeat("a", 100)},
 		{name: "100 two-byte characters", in: set(strings.Repeat("é", 100)), want: strings.Repeat("é", 100)},
 		{name: "clear", in: clr(), want: ""},
-		{name: "digit", in: set("J0hn"), reason: `contains "0"` + only + `"J0hn"`},
-		{name: "dot", in: set("Dr. Who"), reason: `contains "."` + only + `"Dr. Who"`},
-		{name: "angle bracket", in: set("<script>"), reason: `contains "<"` + only + `"<script>"`},
-		{name: "comma", in: set("Lovelace, Ada"), reason: `contains ","` + only + `"Lovelace, Ada"`},
-		{name: "left single quote", in: set("O\u2018Brien"), reason: `contains "‘"` + only + `"O‘Brien"`},
-		{name: "no-break space inside", in: set("Anne\u00a0Marie"), reason: `contains a no-break space (U+00A0)` + only + `"Anne\u00a0Marie"`},
-		{name: "zero-width space", in: set("Ann\u200bMarie"), reason: `contains U+200B` + only + `"Ann\u200bMarie"`},
-		{name: "emoji", in: set("Ada 🙂"), reason: `contains "🙂"` + only + `"Ada 🙂"`},
-		{name: "101 characters", in: set(strings.Repeat("b", 101)), reason: `longer than 100 characters (101): "` + strings.Repeat("b", 60) + `…"`},
 	}
-	runFieldCases(t, n, input.FirstName, func(b Body) *string { return b.FirstName }, cases)
-	runFieldCases(t, n, input.LastName, func(b Body) *string { return b.LastName }, cases)
+	warned := []struct {
+		name, in string
+		warn     func(f string) string
+	}{
+		{"digit", "J0hn", func(f string) string { return f + ": contains a digit" + rule + `"J0hn"` }},
+		{"digit at the end", "Seán Changed2", func(f string) string { return f + ": contains a digit" + rule + `"Seán Changed2"` }},
+		{"dot", "Dr. Who", func(f string) string { return punct(f, `"."`, `"Dr. Who"`) }},
+		{"comma and dot", "Smith, Jr.", func(f string) string { return punct(f, `"," "."`, `"Smith, Jr."`) }},
+		{"double quotes", `Robert "Bob"`, func(f string) string { return punct(f, `"\""`, `"Robert \"Bob\""`) }},
+		{"ampersand", "Ada & Co", func(f string) string { return punct(f, `"&"`, `"Ada & Co"`) }},
+		{"slash", "Ada/Bob", func(f string) string { return punct(f, `"/"`, `"Ada/Bob"`) }},
+		{"parenthesis", "Ada (Bob)", func(f string) string { return punct(f, `"(" ")"`, `"Ada (Bob)"`) }},
+		{"angle bracket", "<script>", func(f string) string { return punct(f, `"<" ">"`, `"<script>"`) }},
+		{"left single quote", "O\u2018Brien", func(f string) string { return punct(f, `"‘"`, `"O‘Brien"`) }},
+		{"no-break space inside", "Anne\u00a0Marie", func(f string) string {
+			return punct(f, `a no-break space (U+00A0)`, `"Anne\u00a0Marie"`)
+		}},
+		{"zero-width space", "Ann\u200bMarie", func(f string) string { return punct(f, `U+200B`, `"Ann\u200bMarie"`) }},
+		{"emoji", "Ada 🙂", func(f string) string { return punct(f, `"🙂"`, `"Ada 🙂"`) }},
+		{"digits and punctuation", "Mary-Kate O'Brien 2nd.", func(f string) string {
+			return f + ": contains a digit" + rule + `"Mary-Kate O'Brien 2nd."` + "\n" + punct(f, `"."`, `"Mary-Kate O'Brien 2nd."`)
+		}},
+		{"101 characters", strings.Repeat("b", 101), func(f string) string {
+			return f + `: longer than 100 characters (the creation endpoint's limit for names): 101 characters, "` + strings.Repeat("b", 60) + `…"`
+		}},
+		{"a line break", "Ada\nLovelace", func(f string) string { return f + `: contains a line break (U+000A): "Ada\nLovelace"` }},
+	}
+	for _, field := range []input.Field{input.FirstName, input.LastName} {
+		fc := append([]fieldCase(nil), cases...)
+		for _, w := range warned {
+			fc = append(fc, fieldCase{name: w.name, in: set(w.in), want: w.in, warn: w.warn(field.String())})
+		}
+		get := func(b Body) *string { return b.FirstName }
+		if field == input.LastName {
+			get = func(b Body) *string { return b.LastName }
+		}
+		runFieldCases(t, n, field, get, fc)
+	}
 }
 
 func TestUpdateEmail(t *testing.T) {
@@ -277,11 +341,13 @@ func TestUpdatePhone(t *testing.T) {
 
 func TestUpdateCountry(t *testing.T) {
 	n := newNormalizer(t, Options{})
-	const isoHint = "; give an ISO 3166-1 code such as NG or GB, or an English name"
+	// A country juicebatch does not know is sent as written, with a warning.
+	const isoHint = " (give an ISO 3166-1 code such as NG or GB, or an English name); sent as written: "
+	const country = "billing_address.country: "
 	tests := []struct {
-		in     string
-		want   string
-		reason string
+		in   string
+		want string
+		warn string
 	}{
 		{in: "NG", want: "NG"},
 		{in: "ng", want: "NG"},
@@ -329,34 +395,30 @@ func TestUpdateCountry(t *testing.T) {
 		{in: "South Korea", want: "KR"},
 		{in: "Democratic Republic of the Congo", want: "CD"},
 		{in: "Ghana", want: "GH"},
-		{in: "Nigerai", reason: `unknown country "Nigerai" (did you mean Nigeria, NG)`},
-		{in: "Untied States", reason: `unknown country "Untied States" (did you mean United States, US)`},
-		{in: "Germny", reason: `unknown country "Germny" (did you mean Germany, DE)`},
-		{in: "Congo", reason: `ambiguous country "Congo": Congo - Brazzaville (CG) or Congo - Kinshasa (CD)`},
-		{in: "korea", reason: `ambiguous country "korea": South Korea (KR) or North Korea (KP)`},
-		{in: "XY", reason: `unknown country "XY"` + isoHint},
-		{in: "EU", reason: `unknown country "EU"` + isoHint},
-		{in: "XK", reason: `unknown country "XK"` + isoHint},
-		{in: "UN", reason: `unknown country "UN"` + isoHint},
-		{in: "566", reason: `unknown country "566"` + isoHint},
-		{in: "Atlantis", reason: `unknown country "Atlantis"` + isoHint},
-		{in: "N/A", reason: `unknown country "N/A"` + isoHint},
+		{in: "Nigerai", want: "Nigerai", warn: country + `unknown country (did you mean Nigeria, NG); sent as written: "Nigerai"`},
+		{in: "Untied States", want: "Untied States", warn: country + `unknown country (did you mean United States, US); sent as written: "Untied States"`},
+		{in: "Germny", want: "Germny", warn: country + `unknown country (did you mean Germany, DE); sent as written: "Germny"`},
+		{in: "Congo", want: "Congo", warn: country + `ambiguous country (Congo - Brazzaville (CG) or Congo - Kinshasa (CD)); sent as written: "Congo"`},
+		{in: "korea", want: "korea", warn: country + `ambiguous country (South Korea (KR) or North Korea (KP)); sent as written: "korea"`},
+		{in: "XY", want: "XY", warn: country + `unknown country` + isoHint + `"XY"`},
+		{in: "EU", want: "EU", warn: country + `unknown country` + isoHint + `"EU"`},
+		{in: "XK", want: "XK", warn: country + `unknown country` + isoHint + `"XK"`},
+		{in: "UN", want: "UN", warn: country + `unknown country` + isoHint + `"UN"`},
+		{in: "566", want: "566", warn: country + `unknown country` + isoHint + `"566"`},
+		{in: "Atlantis", want: "Atlantis", warn: country + `unknown country` + isoHint + `"Atlantis"`},
+		{in: "N/A", want: "N/A", warn: country + `unknown country` + isoHint + `"N/A"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			u, err := n.Update(record(address(vals{input.Country: set(tc.in)})))
-			if tc.reason != "" {
-				if want := rowErr("billing_address.country", tc.reason); !cmp.Equal(err, want) {
-					t.Fatalf("Update(country=%q) error = %v; want %v", tc.in, err, want)
-				}
-				return
-			}
+			rec := record(address(vals{input.Country: set(tc.in)}))
+			u, err := n.Update(rec)
 			if err != nil {
 				t.Fatalf("Update(country=%q) error = %v; want %q", tc.in, err, tc.want)
 			}
 			if got := u.Body.Address.Country; got != tc.want {
 				t.Errorf("Update(country=%q) country = %q; want %q", tc.in, got, tc.want)
 			}
+			checkWarnings(t, n, rec, u, tc.warn)
 		})
 	}
 }
@@ -400,6 +462,7 @@ func TestUpdateAddress(t *testing.T) {
 		in      vals
 		want    *Address // nil: not sent
 		implied []string
+		warn    string
 		err     *input.RowError
 	}{
 		{
@@ -451,15 +514,30 @@ func TestUpdateAddress(t *testing.T) {
 			err: rowErr("billing_address", required+"line1, city, country"),
 		},
 		{
-			name: "unknown country reported before incompleteness",
+			name: "an unknown country is a warning; the address is still incomplete",
 			in:   withID(vals{input.Country: set("Narnia")}),
-			err:  rowErr("billing_address.country", `unknown country "Narnia"; give an ISO 3166-1 code such as NG or GB, or an English name`),
+			err:  rowErr("billing_address", required+"line1, city"),
 		},
 		{
-			name: "line break in line1",
-			in:   address(vals{input.Line1: set("1 Marina Rd\nFlat 2")}),
-			err: rowErr("billing_address.line1",
-				`contains a line break (U+000A); put a second address line in billing_address.line2: "1 Marina Rd\nFlat 2"`),
+			name:    "line break in line1 is sent as it is",
+			in:      address(vals{input.Line1: set("1 Marina Rd\nFlat 2")}),
+			want:    &Address{Line1: "1 Marina Rd\nFlat 2", City: "Lagos", Country: "NG"},
+			implied: []string{"billing_address.line2", "billing_address.state", "billing_address.zip_code"},
+			warn:    `billing_address.line1: contains a line break (U+000A): "1 Marina Rd\nFlat 2"`,
+		},
+		{
+			name:    "a two-line line2 is sent as it is",
+			in:      address(vals{input.Line2: set("Flat 3\nBlock B")}),
+			want:    &Address{Line1: "1 Marina Rd", Line2: "Flat 3\nBlock B", City: "Lagos", Country: "NG"},
+			implied: []string{"billing_address.state", "billing_address.zip_code"},
+			warn:    `billing_address.line2: contains a line break (U+000A): "Flat 3\nBlock B"`,
+		},
+		{
+			name:    "an unknown country is sent as written",
+			in:      address(vals{input.Country: set("Narnia")}),
+			want:    &Address{Line1: "1 Marina Rd", City: "Lagos", Country: "Narnia"},
+			implied: []string{"billing_address.line2", "billing_address.state", "billing_address.zip_code"},
+			warn:    `billing_address.country: unknown country (give an ISO 3166-1 code such as NG or GB, or an English name); sent as written: "Narnia"`,
 		},
 	}
 	for _, tc := range tests {
@@ -480,6 +558,7 @@ func TestUpdateAddress(t *testing.T) {
 			if diff := cmp.Diff(tc.implied, u.ImpliedClears); diff != "" {
 				t.Errorf("Update() ImpliedClears mismatch (-want +got):\n%s", diff)
 			}
+			checkWarnings(t, n, record(tc.in), u, tc.warn)
 		})
 	}
 }
@@ -493,6 +572,7 @@ func TestUpdateWhole(t *testing.T) {
 		wantID   string
 		wantBody string
 		implied  []string
+		warn     string
 		err      *input.RowError
 	}{
 		{
@@ -562,9 +642,11 @@ func TestUpdateWhole(t *testing.T) {
 			err:  rowErr("billing_address.state", `not valid UTF-8 (byte 0xc3 at offset 0): "\xc3"`),
 		},
 		{
-			name: "tab inside",
-			in:   withID(vals{input.FirstName: set("Ada\tLovelace")}),
-			err:  rowErr("first_name", `contains a tab (U+0009): "Ada\tLovelace"`),
+			name:     "tab inside",
+			in:       withID(vals{input.FirstName: set("Ada\tLovelace")}),
+			wantID:   "c1",
+			wantBody: `{"first_name":"Ada\tLovelace"}`,
+			warn:     `first_name: contains a tab (U+0009): "Ada\tLovelace"`,
 		},
 		{
 			name:     "surrounding tabs and newlines are trimmed",
@@ -573,19 +655,47 @@ func TestUpdateWhole(t *testing.T) {
 			wantBody: `{"first_name":"Ada"}`,
 		},
 		{
-			name: "DEL",
-			in:   address(vals{input.City: set("La\x7fgos")}),
-			err:  rowErr("billing_address.city", `contains control character U+007F: "La\x7fgos"`),
+			name:     "DEL",
+			in:       address(vals{input.City: set("La\x7fgos")}),
+			wantID:   "c1",
+			wantBody: `{"billing_address":{"line1":"1 Marina Rd","line2":"","city":"La` + "\x7f" + `gos","state":"","zip_code":"","country":"NG"}}`,
+			implied:  []string{"billing_address.line2", "billing_address.state", "billing_address.zip_code"},
+			warn:     `billing_address.city: contains control character U+007F: "La\x7fgos"`,
 		},
 		{
-			name: "C1 control",
-			in:   address(vals{input.ZipCode: set("10\u00851")}),
-			err:  rowErr("billing_address.zip_code", `contains control character U+0085: "10\u00851"`),
+			name:     "C1 control",
+			in:       address(vals{input.ZipCode: set("10\u00851")}),
+			wantID:   "c1",
+			wantBody: `{"billing_address":{"line1":"1 Marina Rd","line2":"","city":"Lagos","state":"","zip_code":"10` + "\u0085" + `1","country":"NG"}}`,
+			implied:  []string{"billing_address.line2", "billing_address.state"},
+			warn:     `billing_address.zip_code: contains control character U+0085: "10\u00851"`,
 		},
 		{
-			name: "NUL",
+			name:     "NUL in a name is sent, escaped",
+			in:       withID(vals{input.FirstName: set("An\x00n")}),
+			wantID:   "c1",
+			wantBody: `{"first_name":"An\u0000n"}`,
+			warn:     `first_name: contains a NUL byte (U+0000): "An\x00n"`,
+		},
+		{
+			name: "NUL in an email is not a valid address",
 			in:   withID(vals{input.Email: set("a\x00@example.com")}),
-			err:  rowErr("email", `contains a NUL byte (U+0000): "a\x00@example.com"`),
+			err:  rowErr("email", `not a valid email address: "a\x00@example.com"`),
+		},
+		{
+			name: "NUL in an id breaks the id's rule",
+			in:   vals{input.ID: set("c\x001"), input.FirstName: set("Ada")},
+			err:  rowErr("id", `contains U+0000; only A-Z, a-z, 0-9, "_" and "-" are allowed: "c\x001"`),
+		},
+		{
+			name:     "every warning of a row, in field order",
+			in:       address(vals{input.LastName: set("Smith, Jr."), input.FirstName: set("Ada\tB"), input.Line2: set("Flat 3\nBlock B")}),
+			wantID:   "c1",
+			wantBody: `{"first_name":"Ada\tB","last_name":"Smith, Jr.","billing_address":{"line1":"1 Marina Rd","line2":"Flat 3\nBlock B","city":"Lagos","state":"","zip_code":"","country":"NG"}}`,
+			implied:  []string{"billing_address.state", "billing_address.zip_code"},
+			warn: `first_name: contains a tab (U+0009): "Ada\tB"` + "\n" +
+				`billing_address.line2: contains a line break (U+000A): "Flat 3\nBlock B"` + "\n" +
+				`last_name: contains punctuation, symbols or other characters (the creation endpoint allows only letters, spaces, hyphens and apostrophes in names): "," "." in "Smith, Jr."`,
 		},
 		{
 			name: "bad id reported before other fields",
@@ -593,9 +703,9 @@ func TestUpdateWhole(t *testing.T) {
 			err:  rowErr("id", `contains "/"; only A-Z, a-z, 0-9, "_" and "-" are allowed: "a/b"`),
 		},
 		{
-			name: "first bad field in order wins",
+			name: "a warning never hides a refusal",
 			in:   withID(vals{input.LastName: set("L4"), input.Email: set("nope"), input.Phone: set("x")}),
-			err:  rowErr("last_name", `contains "4"; only letters, spaces, hyphens and apostrophes are allowed: "L4"`),
+			err:  rowErr("email", `not an email address (no "@"): "nope"`),
 		},
 		{
 			name: "unknown value state",
@@ -625,6 +735,7 @@ func TestUpdateWhole(t *testing.T) {
 			if diff := cmp.Diff(tc.implied, u.ImpliedClears); diff != "" {
 				t.Errorf("Update() ImpliedClears mismatch (-want +got):\n%s", diff)
 			}
+			checkWarnings(t, n, record(tc.in), u, tc.warn)
 		})
 	}
 }

@@ -55,9 +55,60 @@ func validE164(s string) bool {
 
 // phone normalizes one trimmed, non-empty phone number to E.164. rowCountry
 // is the row's own resolved billing_address.country ("" when the row sets
-// none). It returns the E.164 form or a reason.
-func (n *Normalizer) phone(s, rowCountry string) (string, string) {
+// none); badCountry is the row's country as written when it is not one
+// juicebatch knows ("" otherwise), in which case national numbers have no
+// region. It returns the E.164 form or a reason.
+func (n *Normalizer) phone(s, rowCountry, badCountry string) (string, string) {
+	if rowCountry == "" && badCountry != "" {
+		head := strings.TrimLeft(s, "( ")
+		if !strings.HasPrefix(head, "+") && !strings.HasPrefix(head, "\uFF0B") && !strings.HasPrefix(head, "00") {
+			return "", fmt.Sprintf("national number %s needs a country: billing_address.country %s is not one juicebatch knows", quote(s), quote(badCountry))
+		}
+		// --phone-region is not used either: the row says the customer
+		// is elsewhere.
+		return n.phoneWith(s, "ZZ", nationalE164)
+	}
 	return n.phoneWith(s, rowCountry, nationalE164)
+}
+
+// otherCountry is the warning for a phone number whose calling code is not
+// that of the row's billing_address.country (the creation endpoint's rule;
+// the update endpoint states none). Regions that share a calling code (US
+// and CA under +1, GB and JE under +44) are not told apart.
+func otherCountry(e164, rowCountry string) (Warning, bool) {
+	if rowCountry == "" || e164 == "" {
+		return Warning{}, false
+	}
+	want := phonenumbers.GetCountryCodeForRegion(rowCountry)
+	if want == 0 {
+		return Warning{}, false
+	}
+	cc := callingCode(e164)
+	if cc == 0 || cc == want {
+		return Warning{}, false
+	}
+	region := phonenumbers.GetRegionCodeForCountryCode(cc)
+	return Warning{Field: keyPhone, Problem: fmt.Sprintf("a number of another country (+%d, %s) than billing_address.country %s", cc, region, rowCountry),
+		Detail: strconv.Quote(e164)}, true
+}
+
+// callingCode returns the country calling code of an E.164 string, or 0.
+// Calling codes are prefix-free, so at most one of the first one to three
+// digits is assigned.
+func callingCode(e164 string) int {
+	if len(e164) < 2 || e164[0] != '+' {
+		return 0
+	}
+	for l := 1; l <= 3 && l < len(e164); l++ {
+		cc, err := strconv.Atoi(e164[1 : 1+l])
+		if err != nil {
+			return 0
+		}
+		if phonenumbers.GetRegionCodeForCountryCode(cc) != phonenumbers.UNKNOWN_REGION {
+			return cc
+		}
+	}
+	return 0
 }
 
 // phoneWith is phone with the fast path for national numbers passed in

@@ -505,7 +505,7 @@ func BenchmarkPhoneNationalRegions(b *testing.B) {
 		b.Run(tc.region, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, r := n.phone(tc.number, tc.region); r != "" {
+				if _, r := n.phone(tc.number, tc.region, ""); r != "" {
 					b.Fatal(r)
 				}
 			}

@@ -31,7 +31,7 @@ const InputMember = "juicebatch_input"
 // resultsHeader is results.csv's header. It is a function, not a variable,
 // so the package holds no mutable state.
 func resultsHeader() []string {
-	return []string{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error"}
+	return []string{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error", "warnings"}
 }
 
 // File modes: the failed file copies customers' personal data.
@@ -101,6 +101,9 @@ type Result struct {
 	// Error is why the row did not succeed: the validation error, or the
 	// server's message and request id.
 	Error string
+	// Warnings are what the row's values suggest is wrong although the
+	// update endpoint allows them (the row was sent as given), one a line.
+	Warnings string
 }
 
 // Writer streams one report into temporary files inside the report
@@ -113,7 +116,7 @@ type Writer struct {
 	results    *os.File
 	resultsCSV *csv.Writer
 	lastRow    int
-	resultRec  [7]string
+	resultRec  [8]string
 
 	failed    *os.File
 	failedCSV *csv.Writer   // CSV format
@@ -220,6 +223,7 @@ func (w *Writer) Result(r Result) error {
 	rec[4] = itoaOrEmpty(r.Attempts)
 	rec[5] = r.IdempotencyKey
 	rec[6] = r.Error
+	rec[7] = r.Warnings
 	if err := writeNeutral(w.resultsCSV, rec); err != nil {
 		return fmt.Errorf("report: write %s: %w", ResultsName, err)
 	}

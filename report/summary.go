@@ -60,6 +60,13 @@ type Summary struct {
 	Budget      Budget         `json:"budget"`
 	ExitCode    int            `json:"exit_code"`
 	Plan        *Plan          `json:"plan,omitempty"`
+
+	// Warnings counts rows with at least one warning.
+	Warnings int `json:"warnings"`
+	// Reasons are the most frequent reasons rows were invalid or
+	// rejected; WarningReasons the most frequent warnings (see [Reason]).
+	Reasons        []Reason `json:"reasons"`
+	WarningReasons []Reason `json:"warning_reasons"`
 }
 
 // outcomeCounts marshals as a JSON object in a chosen key order.
@@ -113,6 +120,9 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Requests    int           `json:"requests"`
 		Retries     int           `json:"retries"`
 		RateLimited int           `json:"rate_limited"`
+		Warnings    int           `json:"warnings"`
+		Reasons     []Reason      `json:"reasons"`
+		WarnReasons []Reason      `json:"warning_reasons"`
 		Budget      Budget        `json:"budget"`
 		ExitCode    int           `json:"exit_code"`
 		Plan        *Plan         `json:"plan,omitempty"`
@@ -126,6 +136,9 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Requests:    s.Requests,
 		Retries:     s.Retries,
 		RateLimited: s.RateLimited,
+		Warnings:    s.Warnings,
+		Reasons:     nonNil(s.Reasons),
+		WarnReasons: nonNil(s.WarningReasons),
 		Budget:      s.Budget,
 		ExitCode:    s.ExitCode,
 		Plan:        s.Plan,
@@ -138,4 +151,12 @@ func marshalSummary(s Summary) ([]byte, error) {
 		return nil, fmt.Errorf("report: write %s: %w", SummaryName, err)
 	}
 	return b.Bytes(), nil
+}
+
+// nonNil makes an empty list marshal as [] rather than null.
+func nonNil(rs []Reason) []Reason {
+	if rs == nil {
+		return []Reason{}
+	}
+	return rs
 }

@@ -119,14 +119,21 @@ func (r *runner) planTask(t *task) bool {
 	r.planReqs++
 	if len(r.samples) < maxSamples {
 		b, _ := t.body.MarshalJSON()
-		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied})
+		var warns []string
+		for _, row := range t.rows {
+			if row.Warnings != "" {
+				warns = append(warns, fmt.Sprintf("row %d: %s", row.Num, row.Warnings))
+			}
+		}
+		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied,
+			Warnings: warns})
 	}
 	r.mu.Unlock()
 	r.mu.Lock()
 	r.outcomes[outWouldUpdate] += len(t.rows)
 	r.mu.Unlock()
 	for _, row := range t.rows {
-		if err := r.plan.put(row.Num, outWouldUpdate, t.implied, ""); err != nil {
+		if err := r.plan.put(row.Num, outWouldUpdate, t.implied, "", row.Warnings); err != nil {
 			r.fatal(&StateError{Err: err})
 			return false
 		}
@@ -201,6 +208,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	}()
 	total := 0
 	var writeErr error
+	var tally reasonTally
 	for batch := range lines {
 		for _, l := range batch {
 			if writeErr != nil {
@@ -208,6 +216,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 			}
 			total++
 			counts[l.res.Outcome]++
+			tally.add(l.res)
 			writeErr = r.writeLine(w, format, l)
 		}
 	}
@@ -238,6 +247,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		RateLimited: r.run.RateLimited + int(r.rateLimited.Load()),
 		Budget:      report.Budget{Day: day, Used: used, Left: max(0, r.cfg.DailyBudget-used)},
 	}
+	tally.fill(&sum)
 	result := &Result{ReportDir: r.cfg.ReportDir, Resumed: r.resume, StaleKeys: int(r.staleKeys.Load()), KeyFingerprint: r.fp}
 	if reason != stopNone {
 		result.Stopped = reason.String()
@@ -355,6 +365,7 @@ func (r *runner) applyResult(rec *input.Skim, stored *checkpoint.RowReader) (rep
 	if row.CustomerID != "" {
 		res.ID = row.CustomerID
 	}
+	res.Warnings = row.Warnings
 	if row.Status == checkpoint.StatusDone {
 		res.Outcome, res.HTTPStatus, res.Error = row.Outcome, row.HTTPStatus, row.Error
 	} else if row.Attempts > 0 {
@@ -365,11 +376,11 @@ func (r *runner) applyResult(rec *input.Skim, stored *checkpoint.RowReader) (rep
 
 // planResult is a plan row's line in results.csv, from planRows.
 func (r *runner) planResult(rec *input.Skim) (report.Result, error) {
-	outcome, implied, text, err := r.plan.get(rec.Num)
+	outcome, implied, text, warnings, err := r.plan.get(rec.Num)
 	if err != nil {
 		return report.Result{}, &StateError{Err: err}
 	}
-	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outcome, Error: text}
+	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outcome, Error: text, Warnings: warnings}
 	if outcome == "" {
 		res.Outcome = outWouldUpdate // not reached: plan stops early only on a fatal error
 	}

@@ -241,7 +241,7 @@ func TestUpdateEmail(t *testing.T) {
 }
 
 func TestUpdatePhone(t *testing.T) {
-	const needsCountry = `national number "0803 123 4567" needs a country: set billing_address.country or --phone-region`
+	const needsCountry = `national number needs a country (set billing_address.country or --phone-region): "0803 123 4567"`
 	tests := []struct {
 		name    string
 		phone   input.Value
@@ -289,7 +289,7 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "GB fictional drama range", phone: set("07700 900123"), country: "GB",
 			reason: `not a valid GB phone number (read as national in GB, from billing_address.country): "07700 900123"`},
 		{name: "GB national without country", phone: set("020 7946 0958"),
-			reason: `national number "020 7946 0958" needs a country: set billing_address.country or --phone-region`},
+			reason: `national number needs a country (set billing_address.country or --phone-region): "020 7946 0958"`},
 		// Wrong country.
 		{name: "NG number read in GB", phone: set("0803 123 4567"), country: "GB",
 			reason: `not a valid GB phone number (read as national in GB, from billing_address.country): "0803 123 4567"`},
@@ -303,7 +303,7 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "GB international, NG billing country (kept)", phone: set("+44 20 7946 0958"), country: "NG", want: "+442079460958"},
 		{name: "GB international, NG phone region only", phone: set("+44 20 7946 0958"), region: "NG", want: "+442079460958"},
 		{name: "national in a country without numbering plan", phone: set("0803 123 4567"), country: "AQ",
-			reason: `national number "0803 123 4567" cannot be read in AQ (billing_address.country), which has no phone numbering plan; give it in international form (+…)`},
+			reason: `national number cannot be read in AQ (billing_address.country), which has no phone numbering plan; give it in international form (+…): "0803 123 4567"`},
 		{name: "international in a country without numbering plan", phone: set("+234 803 123 4567"), country: "Antarctica", want: "+2348031234567"},
 		// Garbage.
 		{name: "words", phone: set("call me"), region: "US", reason: `not a phone number: "call me"`},

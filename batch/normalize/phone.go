@@ -62,7 +62,7 @@ func (n *Normalizer) phone(s, rowCountry, badCountry string) (string, string) {
 	if rowCountry == "" && badCountry != "" {
 		head := strings.TrimLeft(s, "( ")
 		if !strings.HasPrefix(head, "+") && !strings.HasPrefix(head, "\uFF0B") && !strings.HasPrefix(head, "00") {
-			return "", fmt.Sprintf("national number %s needs a country: billing_address.country %s is not one juicebatch knows", quote(s), quote(badCountry))
+			return "", fmt.Sprintf("national number needs a country (billing_address.country %s is not one juicebatch knows): %s", quote(badCountry), quote(s))
 		}
 		// --phone-region is not used either: the row says the customer
 		// is elsewhere.
@@ -134,10 +134,10 @@ func (n *Normalizer) phoneWith(s, rowCountry string, fastNational func(s, region
 	parseRegion := region
 	if !international {
 		if region == "" {
-			return "", fmt.Sprintf("national number %s needs a country: set billing_address.country or --phone-region", quote(s))
+			return "", "national number needs a country (set billing_address.country or --phone-region): " + quote(s)
 		}
 		if !n.phoneRegions[region] {
-			return "", fmt.Sprintf("national number %s cannot be read in %s (%s), which has no phone numbering plan; give it in international form (+…)", quote(s), region, from)
+			return "", fmt.Sprintf("national number cannot be read in %s (%s), which has no phone numbering plan; give it in international form (+…): %s", region, from, quote(s))
 		}
 	} else if !n.phoneRegions[region] {
 		parseRegion = "ZZ" // the number carries its own country code

@@ -107,7 +107,7 @@ func TestOnlyEndpointRulesRefuse(t *testing.T) {
 func TestUnknownCountryGivesNoPhoneRegion(t *testing.T) {
 	n := newNormalizer(t, Options{PhoneRegion: "GB"})
 	_, err := n.Update(record(address(vals{input.Country: set("Nigerai"), input.Phone: set("0803 123 4567")})))
-	want := rowErr("phone_number", `national number "0803 123 4567" needs a country: billing_address.country "Nigerai" is not one juicebatch knows`)
+	want := rowErr("phone_number", `national number needs a country (billing_address.country "Nigerai" is not one juicebatch knows): "0803 123 4567"`)
 	if !cmp.Equal(err, want) {
 		t.Fatalf("Update() error = %v; want %v", err, want)
 	}

@@ -204,3 +204,29 @@ func TestReasonsGolden(t *testing.T) {
 	}
 	checkGolden(t, "apply-reasons", cfg, map[string]string{"failed.csv": report.FailedCSVName})
 }
+
+// TestStrictValuesIsItsOwnRun: --strict-values changes outcomes, so the same
+// file with it is another run, not a resume that would carry over rows the
+// lenient run sent.
+func TestStrictValuesIsItsOwnRun(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	path := h.file("warned.csv", warnedCSV)
+	lenient := h.config(path)
+	if _, err := batch.Apply(context.Background(), lenient); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	first := h.summary(lenient)
+	strict := h.config(path)
+	strict.StrictValues = true
+	if _, err := batch.Apply(context.Background(), strict); err != nil {
+		t.Fatalf("Apply --strict-values: %v", err)
+	}
+	second := h.summary(strict)
+	if first.RunID == second.RunID {
+		t.Errorf("run id %s for both; want --strict-values to start a run of its own", first.RunID)
+	}
+	want := []string{"invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "unchanged"}
+	if got := outcomes(h.results(strict)); !slices.Equal(got, want) {
+		t.Errorf("outcomes with --strict-values after a lenient run = %v; want %v", got, want)
+	}
+}

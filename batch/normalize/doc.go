@@ -77,46 +77,49 @@
 //     bytes and the address at most 254. The domain is lower-cased; the
 //     local part is kept exactly as written.
 //   - phone_number: normalized to E.164 with github.com/nyaruka/phonenumbers
-//     (a port of libphonenumber), parsed at most once. A number whose first
-//     character other than "(" and spaces is "+" is international; so is
-//     one beginning with "00", which is read as "+" (the ITU international
-//     prefix used in most of the world; regional prefixes such as the NANP's
-//     "011" are understood by the library when a region is known). Any other
-//     number is national and is read in the region of the row's
-//     billing_address.country, else [Options.PhoneRegion], else the row is
-//     invalid ("national number needs a country (...): ..."). The number must then
-//     be valid (phonenumbers.IsValidNumber: a real, assigned numbering
-//     range; fictional ranges such as the UK's 07700 900xxx drama numbers
-//     fail). A number already in E.164 form ("+" and 8 to 15 digits, as
-//     most warehouse exports hold them) is the API's own form and is not
-//     parsed: it must have an assigned calling code and a length that
-//     numbering plan allows (IsPossibleNumber), and is sent as written.
-//     That keeps a million-row file from spending most of its time in the
-//     library (see BENCHMARKS.md). A national number written with nothing
-//     but digits, spaces and "-", ".", "(", ")" or "/" ("0803 123 4567",
-//     "(415) 555-2671") cannot carry an extension, letters or a carrier
-//     code, so it is not parsed either when its region's metadata decides
-//     the rest without a regular expression: the fast path replays Parse's
-//     steps (international prefix, the region's own calling code written
-//     without "+", the national prefix and when Parse keeps it, leading
-//     zeros) and asks only IsValidNumber: 3 to 6 µs a number instead of
-//     15 to 19. It answers only for valid numbers, and then exactly as
-//     Parse, IsValidNumber and Format(E164) would (phone_fast_test.go
-//     checks it against the library); anything else (an invalid number, a
-//     prefix rule that needs a regexp, as in AR or KR, a national number
-//     with a leading zero, as Italy's fixed lines) takes the full path, so
-//     answers and reasons are the same either way. A number with an
-//     extension is invalid (E.164 cannot carry one and dropping it would
-//     be a silent repair), and so is a number with
-//     letters (vanity numbers such as 1-800-FLOWERS are not converted). A
-//     number of another country than the billing address is sent with a
+//     (a port of libphonenumber), which decides every reading: Parse in
+//     the region of the row's billing_address.country, else
+//     [Options.PhoneRegion]; IsValidNumber; Format(E164). The region's
+//     metadata knows its international prefix ("009…" in NG, "0011…" in
+//     AU, "00…" in GB, "011…" in the US) and its national prefix; no rule
+//     of ours overrides them. A number in "+" form carries its own calling
+//     code and needs no region; any other number without a region is
+//     invalid ("national number needs a country", or for "00…"
+//     "international prefix needs a country": "00" is not every region's
+//     prefix). A valid number is sent in the library's E.164 form; when it
+//     was written in "+" form with other digits (a trunk or carrier prefix
+//     after the calling code: "+44 (0)20…", "+375 8…") with a warning. A
+//     number written in international form ("+", or the region's own
+//     prefix) that is not valid, but of a length its calling code allows,
+//     is in E.164 form, all the update endpoint requires: it is sent with
+//     the warning "not a valid number for any region". An invalid national
+//     number is refused: its E.164 form would be a guess. More than 15
+//     digits is refused even when valid. A "00…" number read in a region
+//     whose prefix is another is also read as "00" = "+": both valid and
+//     different, the library's reading is sent with a warning naming both;
+//     only the "00" reading valid, the row is refused with a reason that
+//     shows it. An extension ("ext. 12", "x12", "#12", ";ext=12") is
+//     dropped with a warning (E.164 cannot carry one); a tel: URI is read
+//     as its number; letters are refused (vanity numbers such as
+//     1-800-FLOWERS are not converted). A number of another country than
+//     the billing address is sent with a warning (see below). Clear sends
+//     "". Two fast paths skip Parse where the metadata decides the rest
+//     without a regular expression: a number already in E.164 form ("+"
+//     and digits, the common case in warehouse exports; e164Fast) and a
+//     national number of digits and separators ("0803 123 4567"; the
+//     replay of Parse in nationalE164). Each answers only for valid
+//     numbers, and then exactly as the full path; anything else takes the
+//     full path, so answers, warnings and reasons are the same either way.
+//     TestPhoneDifferential checks both against the library over every
+//     region's example numbers in many written forms and their typos.
+//     A number of another country than the billing address is sent with a
 //     warning (the creation endpoint's rule; the update endpoint documents
 //     only E.164, and a customer with a UK address and a Nigerian mobile is
 //     real). Countries are compared by calling code, so regions that share
 //     one (US and CA under +1) are not told apart. A national number in a
 //     row whose billing_address.country is not one juicebatch knows is
 //     invalid: --phone-region is not used for it, since the row says the
-//     customer is elsewhere. Clear sends "".
+//     customer is elsewhere.
 //   - billing_address.country: ISO 3166-1 alpha-2 in any case ("ng"),
 //     alpha-3 in any case ("NGA", "gbr"), or an English name, matched
 //     ignoring case, accents, punctuation, "&" versus "and", "St." versus
@@ -126,10 +129,12 @@
 //     Ireland are GB; United States of America is US; UAE, DRC, Ivory Coast,
 //     Czech Republic, Holland, Turkiye, Eswatini, North Macedonia, Cabo
 //     Verde, East Timor, Holy See, Palestine, Hong Kong, Macao, Russian
-//     Federation, Viet Nam, Republic of Korea and a few others). Only the 249
-//     officially assigned ISO 3166-1 codes are accepted: CLDR's extra
-//     regions (Kosovo XK, Ascension AC, Tristan da Cunha TA, Diego Garcia
-//     DG, Clipperton CP, EU, UN) and withdrawn codes are not. The value sent
+//     Federation, Viet Nam, Republic of Korea and a few others). The 249
+//     officially assigned ISO 3166-1 codes are accepted, and so are Kosovo
+//     XK, Ascension AC and Tristan da Cunha TA, which are not assigned but
+//     have people, addresses and phone numbering plans of their own; CLDR's
+//     other extra regions (Diego Garcia DG, Clipperton CP, EU, UN) and
+//     withdrawn codes are not. The value sent
 //     is the upper-case alpha-2 code. An unknown value is sent as written
 //     with a warning (the update endpoint states no rule for it; a server
 //     that wants alpha-2 will say so), with a "did you mean" when a known

@@ -189,10 +189,11 @@ func (n *Normalizer) Update(rec *input.Record) (Update, *input.RowError) {
 	// Phone.
 	if v := vals[input.Phone]; v.State != input.Absent {
 		if v.State == input.Set {
-			p, reason := n.phone(v.Text, rowCountry, badCountry)
+			p, pw, reason := n.phone(v.Text, rowCountry, badCountry)
 			if reason != "" {
 				return fail(input.Phone, reason)
 			}
+			warns = append(warns, pw...)
 			if w, ok := otherCountry(p, rowCountry); ok {
 				warns = append(warns, w)
 			}

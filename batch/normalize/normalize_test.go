@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
 
 	"github.com/juicebatch/juicebatch/batch/input"
@@ -249,6 +250,7 @@ func TestUpdatePhone(t *testing.T) {
 		region  string // Options.PhoneRegion
 		want    string
 		reason  string
+		warn    string // the row's warnings, when it is sent
 	}{
 		// Nigeria.
 		{name: "NG national with country code", phone: set("0803 123 4567"), country: "NG", want: "+2348031234567"},
@@ -258,8 +260,16 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "NG national without country", phone: set("0803 123 4567"), reason: needsCountry},
 		{name: "NG international", phone: set("+234 803 123 4567"), want: "+2348031234567"},
 		{name: "NG international compact", phone: set("+2348012345678"), want: "+2348012345678"},
-		{name: "NG international with 00", phone: set("00234 803 123 4567"), want: "+2348031234567"},
-		{name: "NG international with trunk zero", phone: set("+234 (0)803 123 4567"), want: "+2348031234567"},
+		{name: "00 without a country", phone: set("00234 803 123 4567"),
+			reason: `international prefix needs a country to be read in (set billing_address.country or --phone-region, or write the number with "+"): "00234 803 123 4567"`},
+		{name: "NG dials 009: 00234 is no Nigerian number", phone: set("00234 803 123 4567"), country: "NG",
+			reason: `not a valid NG phone number; with "00" as "+" it would be +2348031234567 (NG), but NG's international prefix is 009, so write it as +2348031234567: "00234 803 123 4567"`},
+		{name: "NG 009 prefix, a Bahamas number (00 = + would read an Indian one)", phone: set("009 1 242-345-6789"), country: "NG",
+			want: "+12423456789",
+			warn: `phone_number: ambiguous international prefix; sent as the region's own prefix reads it, not with "00" as "+": "009 1 242-345-6789" is +12423456789 (BS) with NG's prefix 009, +912423456789 (IN) with "00" as "+"` + "\n" +
+				`phone_number: a number of another country (+1, US) than billing_address.country NG: "+12423456789"`},
+		{name: "NG international with trunk zero", phone: set("+234 (0)803 123 4567"), want: "+2348031234567",
+			warn: `phone_number: digits rewritten to the number the phone library reads (a trunk or carrier prefix after the calling code): "+234 (0)803 123 4567" sent as +2348031234567`},
 		{name: "NG country code without plus in NG", phone: set("234 803 123 4567"), country: "NG", want: "+2348031234567"},
 		// United States.
 		{name: "US parentheses", phone: set("(415) 555-2671"), country: "US", want: "+14155552671"},
@@ -269,10 +279,15 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "US international", phone: set("+1 (415) 555-2671"), want: "+14155552671"},
 		{name: "US region, number from NANP IDD", phone: set("011 44 20 7946 0958"), region: "US", want: "+442079460958"},
 		{name: "US country, Canadian number (same calling code)", phone: set("(416) 555-0123"), country: "US", want: "+14165550123"},
-		{name: "US extension", phone: set("(415) 555-2671 ext. 12"), country: "US",
-			reason: `has an extension ("12"), which E.164 cannot carry: "(415) 555-2671 ext. 12"`},
-		{name: "US x extension", phone: set("+1 415-555-2671 x12"),
-			reason: `has an extension ("12"), which E.164 cannot carry: "+1 415-555-2671 x12"`},
+		{name: "US extension", phone: set("(415) 555-2671 ext. 12"), country: "US", want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "12" of "(415) 555-2671 ext. 12"`},
+		{name: "US x extension", phone: set("+1 415-555-2671 x12"), want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "12" of "+1 415-555-2671 x12"`},
+		{name: "US # extension", phone: set("+1 415-555-2671 #12"), want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "12" of "+1 415-555-2671 #12"`},
+		{name: "tel URI", phone: set("tel:+1-415-555-2671"), want: "+14155552671"},
+		{name: "tel URI with an extension", phone: set("tel:+1-415-555-2671;ext=7"), want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "7" of "tel:+1-415-555-2671;ext=7"`},
 		{name: "US vanity letters", phone: set("1-800-FLOWERS"), country: "US", reason: `contains letters: "1-800-FLOWERS"`},
 		{name: "US too short", phone: set("123"), country: "US", reason: `too short for a US number: "123"`},
 		{name: "US too long", phone: set("+1 415 555 26711234"), reason: `too long for a +1 number: "+1 415 555 26711234"`},
@@ -282,8 +297,25 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "GB London", phone: set("020 7946 0958"), country: "GB", want: "+442079460958"},
 		{name: "GB London, country United Kingdom", phone: set("020 7946 0958"), country: "United Kingdom", want: "+442079460958"},
 		{name: "GB London, country UK", phone: set("020 7946 0958"), country: "UK", want: "+442079460958"},
-		{name: "GB international with (0)", phone: set("+44 (0)20 7946 0958"), want: "+442079460958"},
-		{name: "GB international with 00", phone: set("0044 20 7946 0958"), want: "+442079460958"},
+		{name: "GB international with (0)", phone: set("+44 (0)20 7946 0958"), want: "+442079460958",
+			warn: `phone_number: digits rewritten to the number the phone library reads (a trunk or carrier prefix after the calling code): "+44 (0)20 7946 0958" sent as +442079460958`},
+		{name: "GB international with 00, in GB", phone: set("0044 20 7946 0958"), country: "GB", want: "+442079460958"},
+		{name: "GB number with 00 in DE (00 is DE's prefix too)", phone: set("0044 20 7946 0958"), region: "DE", want: "+442079460958"},
+		// Australia dials 0011.
+		{name: "AU 0011 prefix, a Belgian number", phone: set("0011 32 78 10 23 45"), region: "AU", want: "+3278102345",
+			warn: `phone_number: ambiguous international prefix; sent as the region's own prefix reads it, not with "00" as "+": "0011 32 78 10 23 45" is +3278102345 (BE) with AU's prefix 0011, +13278102345 (US) with "00" as "+"`},
+		{name: "AU mobile", phone: set("0412 345 678"), country: "AU", want: "+61412345678"},
+		// E.164 form: the library decides.
+		{name: "E.164 of no number (AE)", phone: set("+9712234567"), want: "+9712234567",
+			warn: `phone_number: not a valid number for any region: "+9712234567" sent as +9712234567`},
+		{name: "E.164 of no number (AU)", phone: set("+6121234567"), want: "+6121234567",
+			warn: `phone_number: not a valid number for any region: "+6121234567" sent as +6121234567`},
+		{name: "E.164 of a drama number", phone: set("+447700900123"), want: "+447700900123",
+			warn: `phone_number: not a valid number for any region: "+447700900123" sent as +447700900123`},
+		{name: "valid but over 15 digits", phone: set("01800 1234567890"), country: "DE",
+			reason: `longer than the 15 digits E.164 allows (+4918001234567890): "01800 1234567890"`},
+		{name: "valid but over 15 digits in E.164 form", phone: set("+4918001234567890"),
+			reason: `longer than the 15 digits E.164 allows (+4918001234567890): "+4918001234567890"`},
 		{name: "GB mobile", phone: set("07911 123456"), country: "gb", want: "+447911123456"},
 		{name: "GB Isle of Man number for GB country", phone: set("+44 7624 123456"), country: "GB", want: "+447624123456"},
 		{name: "GB fictional drama range", phone: set("07700 900123"), country: "GB",
@@ -300,7 +332,8 @@ func TestUpdatePhone(t *testing.T) {
 		// 0958 is also a well-formed Nigerian landline number.
 		{name: "GB London number read in NG region is an NG number", phone: set("020 7946 0958"), region: "NG", want: "+2342079460958"},
 		{name: "row country wins over region", phone: set("020 7946 0958"), country: "GB", region: "NG", want: "+442079460958"},
-		{name: "GB international, NG billing country (kept)", phone: set("+44 20 7946 0958"), country: "NG", want: "+442079460958"},
+		{name: "GB international, NG billing country (kept)", phone: set("+44 20 7946 0958"), country: "NG", want: "+442079460958",
+			warn: `phone_number: a number of another country (+44, GB) than billing_address.country NG: "+442079460958"`},
 		{name: "GB international, NG phone region only", phone: set("+44 20 7946 0958"), region: "NG", want: "+442079460958"},
 		{name: "national in a country without numbering plan", phone: set("0803 123 4567"), country: "AQ",
 			reason: `national number cannot be read in AQ (billing_address.country), which has no phone numbering plan; give it in international form (+…): "0803 123 4567"`},
@@ -308,10 +341,12 @@ func TestUpdatePhone(t *testing.T) {
 		// Garbage.
 		{name: "words", phone: set("call me"), region: "US", reason: `not a phone number: "call me"`},
 		{name: "plus only", phone: set("+"), reason: `not a phone number: "+"`},
-		{name: "unknown calling code", phone: set("+999 123456"), reason: `unknown country calling code in "+999 123456"`},
-		{name: "00 then zero", phone: set("000 123 4567"), reason: `unknown country calling code in "000 123 4567"`},
+		{name: "unknown calling code", phone: set("+999 123456"), reason: `unknown country calling code: "+999 123456"`},
+		{name: "00 then zero", phone: set("000 123 4567"), region: "GB",
+			reason: `not a valid GB phone number (read as national in GB, from --phone-region): "000 123 4567"`},
 		{name: "far too long", phone: set("12345678901234567890"), region: "US", reason: `too long to be a phone number: "12345678901234567890"`},
-		{name: "tel uri", phone: set("tel:+1-415-555-2671"), region: "US", reason: `contains letters: "tel:+1-415-555-2671"`},
+		{name: "tel uri", phone: set("tel:+1-415-555-2671"), region: "US", want: "+14155552671"},
+		{name: "letters after a tel: scheme", phone: set("tel:+1-800-FLOWERS"), reason: `contains letters: "tel:+1-800-FLOWERS"`},
 		{name: "clear", phone: clr(), want: ""},
 		{name: "clear needs no country", phone: clr(), want: ""},
 	}
@@ -335,6 +370,7 @@ func TestUpdatePhone(t *testing.T) {
 			if u.Body.Phone == nil || *u.Body.Phone != tc.want {
 				t.Errorf("Update(phone=%q, country=%q, region=%q) phone = %v; want %q", tc.phone.Text, tc.country, tc.region, u.Body.Phone, tc.want)
 			}
+			checkWarnings(t, n, record(v), u, tc.warn)
 		})
 	}
 }
@@ -402,7 +438,12 @@ func TestUpdateCountry(t *testing.T) {
 		{in: "korea", want: "korea", warn: country + `ambiguous country (South Korea (KR) or North Korea (KP)); sent as written: "korea"`},
 		{in: "XY", want: "XY", warn: country + `unknown country` + isoHint + `"XY"`},
 		{in: "EU", want: "EU", warn: country + `unknown country` + isoHint + `"EU"`},
-		{in: "XK", want: "XK", warn: country + `unknown country` + isoHint + `"XK"`},
+		{in: "XK", want: "XK"},
+		{in: "Kosovo", want: "XK"},
+		{in: "ac", want: "AC"},
+		{in: "Ascension Island", want: "AC"},
+		{in: "Tristan da Cunha", want: "TA"},
+		{in: "DG", want: "DG", warn: country + `unknown country` + isoHint + `"DG"`},
 		{in: "UN", want: "UN", warn: country + `unknown country` + isoHint + `"UN"`},
 		{in: "566", want: "566", warn: country + `unknown country` + isoHint + `"566"`},
 		{in: "Atlantis", want: "Atlantis", warn: country + `unknown country` + isoHint + `"Atlantis"`},
@@ -425,8 +466,8 @@ func TestUpdateCountry(t *testing.T) {
 
 func TestCountryTable(t *testing.T) {
 	c := newCountries()
-	if got := len(c.names); got != 249 {
-		t.Errorf("newCountries() has %d countries; want the 249 assigned ISO 3166-1 codes", got)
+	if got := len(c.names); got != 252 {
+		t.Errorf("newCountries() has %d countries; want the 249 assigned ISO 3166-1 codes, XK, AC and TA", got)
 	}
 	for code := range c.names {
 		iso3 := language.MustParseRegion(code).ISO3()
@@ -447,9 +488,16 @@ func TestCountryTable(t *testing.T) {
 			t.Errorf("lookup(alias %q) = %q, %v; want %q, true", al.name, got, ok, al.code)
 		}
 	}
-	for _, in := range []string{"AC", "TA", "DG", "CP", "XK", "EU", "UN", "QO", "ZZ", "BU", "YU", "SU", "DD", "ZR"} {
+	for _, in := range []string{"DG", "CP", "EU", "UN", "QO", "ZZ", "BU", "YU", "SU", "DD", "ZR"} {
 		if got, ok := c.lookup(in); ok {
 			t.Errorf("lookup(%q) = %q, true; want not found (not an assigned ISO 3166-1 code)", in, got)
+		}
+	}
+	// Every region the phone library has a numbering plan for is a
+	// country, so that its national numbers can be read in it.
+	for region := range phonenumbers.GetSupportedRegions() {
+		if got, ok := c.lookup(region); !ok || got != region {
+			t.Errorf("lookup(%q) = %q, %v; want the phone library's region %q", region, got, ok, region)
 		}
 	}
 }

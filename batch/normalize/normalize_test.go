@@ -267,7 +267,7 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "NG 009 prefix, a Bahamas number (00 = + would read an Indian one)", phone: set("009 1 242-345-6789"), country: "NG",
 			want: "+12423456789",
 			warn: `phone_number: ambiguous international prefix; sent as the region's own prefix reads it, not with "00" as "+": "009 1 242-345-6789" is +12423456789 (BS) with NG's prefix 009, +912423456789 (IN) with "00" as "+"` + "\n" +
-				`phone_number: a number of another country (+1, US) than billing_address.country NG: "+12423456789"`},
+				`phone_number: a number of another country (+1, BS) than billing_address.country NG: "+12423456789"`},
 		{name: "NG international with trunk zero", phone: set("+234 (0)803 123 4567"), want: "+2348031234567",
 			warn: `phone_number: digits rewritten to the number the phone library reads (a trunk or carrier prefix after the calling code): "+234 (0)803 123 4567" sent as +2348031234567`},
 		{name: "NG country code without plus in NG", phone: set("234 803 123 4567"), country: "NG", want: "+2348031234567"},

@@ -294,7 +294,14 @@ func otherCountry(e164, rowCountry string) (Warning, bool) {
 	if cc == 0 || cc == want {
 		return Warning{}, false
 	}
+	// Rare, so the number's own region is worth a parse: +1 is not
+	// always the US.
 	region := phonenumbers.GetRegionCodeForCountryCode(cc)
+	if num, err := phonenumbers.Parse(e164, "ZZ"); err == nil {
+		if r := phonenumbers.GetRegionCodeForNumber(num); r != "" && r != phonenumbers.UNKNOWN_REGION {
+			region = r
+		}
+	}
 	return Warning{Field: keyPhone, Problem: fmt.Sprintf("a number of another country (+%d, %s) than billing_address.country %s", cc, region, rowCountry),
 		Detail: strconv.Quote(e164)}, true
 }

@@ -502,6 +502,7 @@ func checkGolden(t *testing.T, name string, cfg batch.Config, extra map[string]s
 		{regexp.MustCompile(`"(started_at|finished_at)": "[^"]*"`), `"$1": "TIME"`},
 		{regexp.MustCompile(`"run_id": "[^"]*"`), `"run_id": "RUN"`},
 		{regexp.MustCompile(`"day": "[^"]*"`), `"day": "DAY"`},
+		{regexp.MustCompile(`req_[0-9a-f]{24}`), "req_ID"},
 		{regexp.MustCompile(regexp.QuoteMeta(filepath.Dir(cfg.Input)) + `/`), "DIR/"},
 	}
 	for golden, file := range files {

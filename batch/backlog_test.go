@@ -206,7 +206,10 @@ func TestByteIdenticalNightReportsItself(t *testing.T) {
 	// A third night, with progress (whose ticker makes the fake clock run):
 	// the last progress line has every row done, all of them carried,
 	// nothing sent or decided now, and the invocation's own elapsed time,
-	// not the two days since the run began.
+	// not the two days since the run began. (The harness's clock moves
+	// 50ms whenever the progress ticker waits, so the invocation's own
+	// elapsed time depends on the machine's speed; below a day, the gap
+	// between two nights, it is the invocation's and not the run's.)
 	h.clock.Advance(24 * time.Hour)
 	var prog lastProgress
 	cfg.Progress = &prog
@@ -214,7 +217,7 @@ func TestByteIdenticalNightReportsItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := prog.done
-	if p.Done != 3 || p.Carried != 3 || p.Requests != 0 || p.Outcomes["updated"] != 0 || p.Elapsed > time.Hour {
+	if p.Done != 3 || p.Carried != 3 || p.Requests != 0 || p.Outcomes["updated"] != 0 || p.Elapsed >= 24*time.Hour {
 		t.Errorf("second night's last progress %+v; want 3 done, 3 carried, 0 requests, 0 updated, its own elapsed time", p)
 	}
 }

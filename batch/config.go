@@ -32,6 +32,10 @@ type Config struct {
 	EmptyClears bool
 	Strict      bool
 	PhoneRegion string
+	// StrictValues (--strict-values) makes every warning a refusal: a row
+	// whose values the update endpoint allows but juicebatch suspects
+	// (see normalize.Warning) is invalid instead of sent.
+	StrictValues bool
 
 	// BaseURL is where updates go; Sandbox names the in-process sandbox
 	// instead, whose scope is fixed so that rehearsals resume and skip

@@ -131,15 +131,21 @@ func (r *runner) planTask(t *task) bool {
 			r.fatal(&StateError{Err: err})
 			return false
 		}
+		var warns []string
+		for _, row := range t.rows {
+			if row.Warnings != "" {
+				warns = append(warns, fmt.Sprintf("row %d: %s", row.Num, row.Warnings))
+			}
+		}
 		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied,
-			Fields: sampleFields(t.body, applied, known)})
+			Fields: sampleFields(t.body, applied, known), Warnings: warns})
 	}
 	r.mu.Unlock()
 	r.mu.Lock()
 	r.outcomes[outWouldUpdate] += len(t.rows)
 	r.mu.Unlock()
 	for _, row := range t.rows {
-		if err := r.plan.put(row.Num, outWouldUpdate, t.implied, ""); err != nil {
+		if err := r.plan.put(row.Num, outWouldUpdate, t.implied, "", row.Warnings); err != nil {
 			r.fatal(&StateError{Err: err})
 			return false
 		}
@@ -208,6 +214,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	var att attempts
 	var writeErr error
 	var problems report.RowList // report.html lists the first of them
+	var tally reasonTally
 	for batch := range lines {
 		for _, l := range batch {
 			if writeErr != nil {
@@ -219,6 +226,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 				problems.Add(l.res)
 			}
 			att.add(r, l.res)
+			tally.add(l.res)
 			writeErr = r.writeLine(w, format, l)
 		}
 	}
@@ -255,6 +263,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	if r.resume {
 		sum.RunTotals = &totals
 	}
+	tally.fill(&sum)
 	result := &Result{ReportDir: r.cfg.ReportDir, Resumed: r.resume, StaleKeys: int(r.staleKeys.Load()), KeyFingerprint: r.fp}
 	if reason != stopNone {
 		result.Stopped = reason.String()
@@ -379,6 +388,7 @@ func (r *runner) applyResult(rec *input.Skim, stored *checkpoint.RowReader) (rep
 	if row.CustomerID != "" {
 		res.ID = row.CustomerID
 	}
+	res.Warnings = row.Warnings
 	if row.Status == checkpoint.StatusDone {
 		res.Outcome, res.HTTPStatus, res.Error = row.Outcome, row.HTTPStatus, row.Error
 	} else if row.Attempts > 0 {
@@ -389,11 +399,11 @@ func (r *runner) applyResult(rec *input.Skim, stored *checkpoint.RowReader) (rep
 
 // planResult is a plan row's line in results.csv, from planRows.
 func (r *runner) planResult(rec *input.Skim) (report.Result, error) {
-	outcome, implied, text, err := r.plan.get(rec.Num)
+	outcome, implied, text, warnings, err := r.plan.get(rec.Num)
 	if err != nil {
 		return report.Result{}, &StateError{Err: err}
 	}
-	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outcome, Error: text, File: rec.File, Line: rec.Line}
+	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outcome, Error: text, Warnings: warnings, File: rec.File, Line: rec.Line}
 	if outcome == "" {
 		res.Outcome = outWouldUpdate // not reached: plan stops early only on a fatal error
 	}

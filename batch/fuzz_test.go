@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,6 +145,13 @@ func FuzzRowToRequest(f *testing.F) {
 			body, err := upd.Body.MarshalJSON()
 			if err != nil {
 				t.Fatalf("MarshalJSON = %v", err)
+			}
+			// A country juicebatch does not know is sent as written, with a
+			// warning; the sandbox (like a server that wants alpha-2)
+			// refuses it. Every other warned value is one the update
+			// endpoint takes.
+			if slices.ContainsFunc(upd.Warnings, func(w normalize.Warning) bool { return w.Field == "billing_address.country" }) {
+				continue
 			}
 			checkAccepted(t, upd.ID, body)
 		}

@@ -154,7 +154,7 @@ func (h *harness) results(cfg batch.Config) [][]string {
 	if err != nil {
 		h.t.Fatalf("read results: %v", err)
 	}
-	if got := strings.Join(recs[0], ","); got != "row,id,outcome,http_status,attempts,idempotency_key,error,file,line" {
+	if got := strings.Join(recs[0], ","); got != "row,id,outcome,http_status,attempts,idempotency_key,error,warnings,file,line" {
 		h.t.Fatalf("results header = %q", got)
 	}
 	return recs[1:]

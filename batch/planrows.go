@@ -14,8 +14,9 @@ import (
 // so nothing has to survive a crash, and a million-row plan keeps one byte a
 // row in memory instead of a database: the outcome, and which address keys
 // the update clears only because the address is replaced whole. The texts
-// of invalid rows, known in file order, go to a spool file beside the report
-// and are read back in the same order by the report pass.
+// of invalid rows and the warnings of others, known in file order, go to a
+// spool file beside the report and are read back in the same order by the
+// report pass.
 type planRows struct {
 	codes []byte // index: row number - 1
 
@@ -24,6 +25,7 @@ type planRows struct {
 	r      *bufio.Reader
 	next   int // the row number of the next spooled text, 0 when none is read
 	text   string
+	warns  string
 	reader bool
 }
 
@@ -56,8 +58,8 @@ func (p *planRows) close() {
 
 // put records a row's outcome; implied names the address keys its update
 // clears only because the address is replaced whole; text is an invalid
-// row's reason. Rows come in file order.
-func (p *planRows) put(num int, outcome string, implied []string, text string) error {
+// row's reason; warnings the row's warnings. Rows come in file order.
+func (p *planRows) put(num int, outcome string, implied []string, text, warnings string) error {
 	var c byte
 	switch outcome {
 	case outInvalid:
@@ -76,25 +78,29 @@ func (p *planRows) put(num int, outcome string, implied []string, text string) e
 		p.codes = append(p.codes, 0)
 	}
 	p.codes[num-1] = c
-	if text == "" {
+	if text == "" && warnings == "" {
 		return nil
 	}
-	var hdr [2 * binary.MaxVarintLen64]byte
-	n := binary.PutUvarint(hdr[:], uint64(num))
-	n += binary.PutUvarint(hdr[n:], uint64(len(text)))
-	if _, err := p.w.Write(hdr[:n]); err != nil {
+	// A spooled row: its number, then each text with its length first.
+	var hdr [binary.MaxVarintLen64]byte
+	if _, err := p.w.Write(hdr[:binary.PutUvarint(hdr[:], uint64(num))]); err != nil {
 		return fmt.Errorf("write plan spool: %w", err)
 	}
-	if _, err := p.w.WriteString(text); err != nil {
-		return fmt.Errorf("write plan spool: %w", err)
+	for _, s := range [...]string{text, warnings} {
+		if _, err := p.w.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(s)))]); err != nil {
+			return fmt.Errorf("write plan spool: %w", err)
+		}
+		if _, err := p.w.WriteString(s); err != nil {
+			return fmt.Errorf("write plan spool: %w", err)
+		}
 	}
 	return nil
 }
 
 // get returns a row's outcome ("" when it was not decided), the address
-// keys it clears by implication, and its spooled text. Calls must come in
-// increasing row order (the report pass's).
-func (p *planRows) get(num int) (outcome string, implied []string, text string, err error) {
+// keys it clears by implication, and its spooled text and warnings. Calls
+// must come in increasing row order (the report pass's).
+func (p *planRows) get(num int) (outcome string, implied []string, text, warnings string, err error) {
 	if num >= 1 && num <= len(p.codes) {
 		c := p.codes[num-1]
 		switch c & planOutcomeBits {
@@ -113,22 +119,22 @@ func (p *planRows) get(num int) (outcome string, implied []string, text string, 
 	}
 	if !p.reader {
 		if err := p.w.Flush(); err != nil {
-			return "", nil, "", fmt.Errorf("flush plan spool: %w", err)
+			return "", nil, "", "", fmt.Errorf("flush plan spool: %w", err)
 		}
 		if _, err := p.spool.Seek(0, io.SeekStart); err != nil {
-			return "", nil, "", fmt.Errorf("rewind plan spool: %w", err)
+			return "", nil, "", "", fmt.Errorf("rewind plan spool: %w", err)
 		}
 		p.r, p.reader = bufio.NewReader(p.spool), true
 	}
 	for p.r != nil && (p.next == 0 || p.next < num) {
 		if err := p.readNext(); err != nil {
-			return "", nil, "", err
+			return "", nil, "", "", err
 		}
 	}
 	if p.next == num {
-		text = p.text
+		text, warnings = p.text, p.warns
 	}
-	return outcome, implied, text, nil
+	return outcome, implied, text, warnings, nil
 }
 
 func (p *planRows) readNext() error {
@@ -140,14 +146,18 @@ func (p *planRows) readNext() error {
 	if err != nil {
 		return fmt.Errorf("read plan spool: %w", err)
 	}
-	n, err := binary.ReadUvarint(p.r)
-	if err != nil {
-		return fmt.Errorf("read plan spool: %w", err)
+	var texts [2]string
+	for i := range texts {
+		n, err := binary.ReadUvarint(p.r)
+		if err != nil {
+			return fmt.Errorf("read plan spool: %w", err)
+		}
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(p.r, buf); err != nil {
+			return fmt.Errorf("read plan spool: %w", err)
+		}
+		texts[i] = string(buf)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(p.r, buf); err != nil {
-		return fmt.Errorf("read plan spool: %w", err)
-	}
-	p.next, p.text = int(num), string(buf)
+	p.next, p.text, p.warns = int(num), texts[0], texts[1]
 	return nil
 }

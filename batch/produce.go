@@ -237,7 +237,8 @@ func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(
 				}
 			default:
 				upd := it.upd
-				row := checkpoint.Row{Num: rec.Num, Line: rec.Line, CustomerID: upd.ID, Digest: it.digest}
+				row := checkpoint.Row{Num: rec.Num, Line: rec.Line, CustomerID: upd.ID, Digest: it.digest,
+					Warnings: normalize.JoinWarnings(upd.Warnings)}
 				t = &task{id: upd.ID, body: upd.Body, implied: upd.ImpliedClears, rows: []checkpoint.Row{row}}
 				if it.prev != nil { // in flight or failed before: the same update, the same key
 					t.key, t.attempts = it.prev.Key, it.prev.Attempts

@@ -84,6 +84,8 @@ type Sample struct {
 	ImpliedClears []string
 	// Fields are the body's fields with what each changes (report.html).
 	Fields []report.FieldChange
+	// Warnings are the warnings of the rows the update came from.
+	Warnings []string
 }
 
 // AuthError is a 401 or 403: the key is wrong, expired, or for the other
@@ -329,7 +331,8 @@ func (r *runner) openInput() error {
 		File: displayName(r.cfg.Input), PhoneRegion: r.cfg.PhoneRegion,
 		// A value of only spaces means what an empty one means in that
 		// format: no change in CSV (unless --empty-clears), clear in NDJSON.
-		BlankClears: src.format == input.NDJSON || r.cfg.EmptyClears,
+		BlankClears:  src.format == input.NDJSON || r.cfg.EmptyClears,
+		StrictValues: r.cfg.StrictValues,
 	})
 	if err != nil {
 		src.close()
@@ -342,8 +345,14 @@ func (r *runner) openInput() error {
 // startRun finds the run this input and these options belong to, or starts
 // one.
 func (r *runner) startRun() error {
-	id := runID(r.src.digest, r.src.format.String(), r.cfg.Mapping.Digest(),
-		strconv.FormatBool(r.cfg.EmptyClears), strconv.FormatBool(r.cfg.Strict), r.cfg.PhoneRegion, r.scope)
+	parts := []string{r.src.digest, r.src.format.String(), r.cfg.Mapping.Digest(),
+		strconv.FormatBool(r.cfg.EmptyClears), strconv.FormatBool(r.cfg.Strict), r.cfg.PhoneRegion, r.scope}
+	if r.cfg.StrictValues {
+		// It changes outcomes, so it is part of the run; only when set,
+		// so that the runs of earlier versions keep their identity.
+		parts = append(parts, "strict-values")
+	}
+	id := runID(parts...)
 	now := r.clock.Now().UTC()
 	total := -1
 	if r.scan != nil {
@@ -451,7 +460,7 @@ func (r *runner) finishRows(outcome string, status int, errText string, rows ...
 	now := r.clock.Now()
 	for _, row := range rows {
 		if r.plan != nil {
-			if err := r.plan.put(row.Num, outcome, nil, errText); err != nil {
+			if err := r.plan.put(row.Num, outcome, nil, errText, row.Warnings); err != nil {
 				return err
 			}
 			continue

@@ -164,6 +164,11 @@ func appendRow(b []byte, r *Row) []byte {
 	e.str(r.Error)
 	e.digest(r.Digest)
 	e.time(r.UpdatedAt)
+	// Warnings come last and only when there are any, so that rows
+	// written before juicebatch had warnings read the same.
+	if r.Warnings != "" {
+		e.str(r.Warnings)
+	}
 	return e.b
 }
 
@@ -186,6 +191,11 @@ func decodeRow(k, v []byte, r *Row) error {
 		Error:      d.str(),
 		Digest:     d.digest(),
 		UpdatedAt:  d.time(),
+	}
+	if d.err == nil && len(d.b) > 0 {
+		if r.Warnings = d.str(); d.err == nil && r.Warnings == "" {
+			d.fail("empty warnings") // never written: trailing garbage
+		}
 	}
 	return d.end()
 }

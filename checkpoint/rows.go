@@ -47,8 +47,11 @@ type Row struct {
 	Attempts   int
 	Key        string // idempotency key
 	Error      string
-	Digest     [32]byte // digest of the input row's content, to notice a row that changed at the same position
-	UpdatedAt  time.Time
+	// Warnings is the row's warnings as the report shows them ("" when
+	// none): what the values suggest is wrong although they were sent.
+	Warnings  string
+	Digest    [32]byte // digest of the input row's content, to notice a row that changed at the same position
+	UpdatedAt time.Time
 }
 
 // readChunk is how many rows RowReader and Rows load per read transaction.

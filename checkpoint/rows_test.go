@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -23,6 +24,8 @@ func TestRowRoundTrip(t *testing.T) {
 		}},
 		{name: "negative numbers", row: Row{Num: 3, Line: -1, HTTPStatus: -1, Attempts: -2}},
 		{name: "long error", row: Row{Num: 4, Error: string(make([]byte, 70000))}},
+		{name: "warnings", row: Row{Num: 5, Status: StatusDone, Outcome: "updated", HTTPStatus: 200,
+			Warnings: "first_name: contains a digit: \"A1\"\nbilling_address.line2: contains a line break (U+000A): \"a\\nb\""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,6 +41,26 @@ func TestRowRoundTrip(t *testing.T) {
 				t.Errorf("Row(r, %d) mismatch (-want +got):\n%s", tt.row.Num, diff)
 			}
 		})
+	}
+}
+
+// TestRowWithoutWarningsReadsAsBefore: a row without warnings is encoded
+// exactly as before warnings existed, so state files written by an earlier
+// juicebatch read the same, and one with warnings only adds at the end.
+func TestRowWithoutWarningsReadsAsBefore(t *testing.T) {
+	r := Row{Num: 1, Line: 2, CustomerID: "c", Status: StatusDone, Outcome: "updated", Error: "e"}
+	plain := appendRow(nil, &r)
+	r.Warnings = "w"
+	warned := appendRow(nil, &r)
+	if !bytes.HasPrefix(warned, plain) || len(warned) != len(plain)+2 {
+		t.Fatalf("appendRow with Warnings = %x; want %x followed by the string", warned, plain)
+	}
+	var got Row
+	if err := decodeRow(rowKey(1), plain, &got); err != nil || got.Warnings != "" {
+		t.Fatalf("decodeRow(without warnings) = %+v, %v", got, err)
+	}
+	if err := decodeRow(rowKey(1), warned, &got); err != nil || got.Warnings != "w" {
+		t.Fatalf("decodeRow(with warnings) = %+v, %v", got, err)
 	}
 }
 

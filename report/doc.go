@@ -85,6 +85,9 @@
 // the second (what jq's fromdateiso8601 accepts). The outcomes object holds
 // every outcome of the command's list ([ApplyOutcomes] or [PlanOutcomes]),
 // 0 when unused, in that list's order, then any other outcome given, sorted.
+// reasons and warning_reasons are always lists ([] when empty) of
+// [Reason]; [Reasons] counts them. A row's warnings sit in results.csv's
+// last column, one a line within the cell.
 //
 // # Caveats
 //

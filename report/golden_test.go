@@ -39,6 +39,9 @@ func TestGolden(t *testing.T) {
 					Error: "retries exhausted:\nservice unavailable"})
 				mustFailedCSV(t, w, []string{"cus_6", "@me", "0801 234 5678", "Nigeria"}, "retries exhausted:\nservice unavailable")
 				mustResult(t, w, Result{Row: 7, ID: "cus_7", Outcome: "pending", IdempotencyKey: "jb1-ddd"})
+				mustResult(t, w, Result{Row: 8, ID: "cus_8", Outcome: "updated", HTTPStatus: 200, Attempts: 1, IdempotencyKey: "jb1-eee",
+					Warnings: "last_name: contains punctuation, symbols or other characters: \",\" \".\" in \"Smith, Jr.\"\n" +
+						"billing_address.line2: contains a line break (U+000A): \"Flat 3\\nBlock B\""})
 			},
 			sum: Summary{
 				RunID: "run-0001", Command: CommandApply, Input: "customers.csv",
@@ -47,6 +50,19 @@ func TestGolden(t *testing.T) {
 				Requests: 9, Retries: 5, RateLimited: 2,
 				Budget:   Budget{Day: "2025-03-14", Used: 9, Left: 991},
 				ExitCode: 4,
+				Warnings: 1,
+				Reasons: []Reason{
+					{Outcome: "invalid", Field: "id", Problem: "not a safe path segment", Count: 1, ExampleRow: 3,
+						Example: "id: not a safe path segment"},
+					{Outcome: "rejected", Field: "email", Problem: "\"has already been taken\"", Count: 1, ExampleRow: 5,
+						Example: "email: \"has already been taken\", request id req_9"},
+				},
+				WarningReasons: []Reason{
+					{Field: "last_name", Problem: "contains punctuation, symbols or other characters", Count: 1, ExampleRow: 8,
+						Example: "last_name: contains punctuation, symbols or other characters: \",\" \".\" in \"Smith, Jr.\""},
+					{Field: "billing_address.line2", Problem: "contains a line break (U+000A)", Count: 1, ExampleRow: 8,
+						Example: "billing_address.line2: contains a line break (U+000A): \"Flat 3\\nBlock B\""},
+				},
 			},
 		},
 		{

@@ -31,7 +31,7 @@ const InputMember = "juicebatch_input"
 // resultsHeader is results.csv's header. It is a function, not a variable,
 // so the package holds no mutable state.
 func resultsHeader() []string {
-	return []string{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error", "file", "line"}
+	return []string{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error", "warnings", "file", "line"}
 }
 
 // File modes: the failed file copies customers' personal data.
@@ -101,6 +101,9 @@ type Result struct {
 	// Error is why the row did not succeed: the validation error, or the
 	// server's message and request id.
 	Error string
+	// Warnings are what the row's values suggest is wrong although the
+	// update endpoint allows them (the row was sent as given), one a line.
+	Warnings string
 	// File is the input file the row is in (of several, the shard); Line
 	// the line it starts on in that file, 0 written as an empty cell.
 	File string
@@ -117,7 +120,7 @@ type Writer struct {
 	results    *os.File
 	resultsCSV *csv.Writer
 	lastRow    int
-	resultRec  [9]string
+	resultRec  [10]string
 
 	failed    *os.File
 	failedCSV *csv.Writer   // CSV format
@@ -226,8 +229,9 @@ func (w *Writer) Result(r Result) error {
 	rec[4] = itoaOrEmpty(r.Attempts)
 	rec[5] = r.IdempotencyKey
 	rec[6] = r.Error
-	rec[7] = r.File
-	rec[8] = itoaOrEmpty(r.Line)
+	rec[7] = r.Warnings
+	rec[8] = r.File
+	rec[9] = itoaOrEmpty(r.Line)
 	if err := writeNeutral(w.resultsCSV, rec); err != nil {
 		return fmt.Errorf("report: write %s: %w", ResultsName, err)
 	}

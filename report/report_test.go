@@ -139,14 +139,17 @@ func TestResultsCSV(t *testing.T) {
 	mustResult(t, w, Result{Row: 1, ID: "a,b", Outcome: "rejected", HTTPStatus: 422, Attempts: 2, IdempotencyKey: "k1",
 		Error: "email: \"bad\",\nrequest id req_1", File: "export-000000000001.csv.gz", Line: 7})
 	mustResult(t, w, Result{Row: 4, ID: "-1", Outcome: "invalid", Error: "=cmd|' /C calc'!A0", File: "=evil.csv"})
+	mustResult(t, w, Result{Row: 5, ID: "c5", Outcome: "updated", HTTPStatus: 200, Attempts: 1, IdempotencyKey: "k5",
+		Warnings: "last_name: contains punctuation: \"Smith, Jr.\"\nfirst_name: contains a digit: \"=2\""})
 	if err := w.Commit(summaryFor(CommandApply)); err != nil {
 		t.Fatal(err)
 	}
 	got := readCSV(t, filepath.Join(dir, ResultsName))
 	want := [][]string{
-		{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error", "file", "line"},
-		{"1", "a,b", "rejected", "422", "2", "k1", "email: \"bad\",\nrequest id req_1", "export-000000000001.csv.gz", "7"},
-		{"4", "'-1", "invalid", "", "", "", "'=cmd|' /C calc'!A0", "'=evil.csv", ""},
+		{"row", "id", "outcome", "http_status", "attempts", "idempotency_key", "error", "warnings", "file", "line"},
+		{"1", "a,b", "rejected", "422", "2", "k1", "email: \"bad\",\nrequest id req_1", "", "export-000000000001.csv.gz", "7"},
+		{"4", "'-1", "invalid", "", "", "", "'=cmd|' /C calc'!A0", "", "'=evil.csv", ""},
+		{"5", "c5", "updated", "200", "1", "k5", "", "last_name: contains punctuation: \"Smith, Jr.\"\nfirst_name: contains a digit: \"=2\"", "", ""},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("results.csv read back (-want +got):\n%s", diff)
@@ -547,7 +550,7 @@ func TestCommitReplacesEarlierReport(t *testing.T) {
 	if names := listDir(t, dir); !slices.Equal(names, wantNames) {
 		t.Fatalf("after Commit the directory holds %q; want %q (stale failed.csv removed, no temp files)", names, wantNames)
 	}
-	if want := "row,id,outcome,http_status,attempts,idempotency_key,error,file,line\n1,c1,invalid,,,,e,,\n"; got[ResultsName] != want {
+	if want := "row,id,outcome,http_status,attempts,idempotency_key,error,warnings,file,line\n1,c1,invalid,,,,e,,,\n"; got[ResultsName] != want {
 		t.Errorf("results.csv = %q; want %q", got[ResultsName], want)
 	}
 	if want := `{"id":"c1","juicebatch_error":"e"}` + "\n"; got[FailedNDJSONName] != want {

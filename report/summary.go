@@ -44,20 +44,6 @@ type Plan struct {
 	Days int `json:"days"`
 }
 
-// Reason is one group of rows that share a reason: an outcome (or a
-// warning), the field, and the problem without the row's own value.
-type Reason struct {
-	Outcome string `json:"outcome"`
-	Field   string `json:"field"`
-	// Problem is the reason without the row's value, e.g. "not a valid
-	// number for NG", so rows with different values group together.
-	Problem    string `json:"problem"`
-	Count      int    `json:"count"`
-	ExampleRow int    `json:"example_row"`
-	// Example is the example row's full error text.
-	Example string `json:"example"`
-}
-
 // Summary is summary.json. Outcomes may leave out outcomes that did not
 // occur; Commit writes them as 0.
 type Summary struct {
@@ -196,6 +182,9 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Requests    int           `json:"requests"`
 		Retries     int           `json:"retries"`
 		RateLimited int           `json:"rate_limited"`
+		Warnings    int           `json:"warnings"`
+		Reasons     []Reason      `json:"reasons"`
+		WarnReasons []Reason      `json:"warning_reasons"`
 		Budget      Budget        `json:"budget"`
 		ExitCode    int           `json:"exit_code"`
 		Plan        *Plan         `json:"plan,omitempty"`
@@ -211,6 +200,9 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Requests:    s.Requests,
 		Retries:     s.Retries,
 		RateLimited: s.RateLimited,
+		Warnings:    s.Warnings,
+		Reasons:     nonNil(s.Reasons),
+		WarnReasons: nonNil(s.WarningReasons),
 		Budget:      s.Budget,
 		ExitCode:    s.ExitCode,
 		Plan:        s.Plan,
@@ -236,4 +228,12 @@ func marshalSummary(s Summary) ([]byte, error) {
 		return nil, fmt.Errorf("report: write %s: %w", SummaryName, err)
 	}
 	return b.Bytes(), nil
+}
+
+// nonNil makes an empty list marshal as [] rather than null.
+func nonNil(rs []Reason) []Reason {
+	if rs == nil {
+		return []Reason{}
+	}
+	return rs
 }

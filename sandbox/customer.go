@@ -172,8 +172,9 @@ func addressKeys() []string {
 //
 // Every element needs an "id" matching ^[A-Za-z0-9_-]{1,64}$, unique in the
 // array. The other fields may be absent, null or "" (all meaning empty);
-// when present they follow the update rules: names of letters, spaces,
-// hyphens and apostrophes (at most 100), a valid bare email unique among the
+// when present they follow the rules of the creation endpoint that made
+// them: names of letters, spaces, hyphens and apostrophes (at most 100;
+// an update may set any name), a valid bare email unique among the
 // customers (case-insensitively), an E.164 phone number. billing_address is
 // an object or null; its keys are the API's six, a missing one is empty, and
 // country, when set, is two upper-case letters. Unknown fields and values of

@@ -103,9 +103,10 @@
 // it (for billing_address, "" removes the address: the record shows null).
 // A body with no non-null field ({} or all nulls) is 422. Values:
 //
-//   - first_name, last_name: at most 100 characters of letters (combining
-//     marks included), spaces, hyphens and apostrophes (' or ’), the
-//     provider's published rule.
+//   - first_name, last_name: any string. The provider's name rule (at most
+//     100 letters, spaces, hyphens and apostrophes) is the creation
+//     endpoint's (POST /customers); the update endpoint states none, so
+//     the sandbox applies it only to --customers seed records.
 //   - email: a bare address that net/mail accepts unchanged, unique among
 //     the customers (compared case-insensitively).
 //   - phone_number: E.164, ^\+[1-9][0-9]{1,14}$.

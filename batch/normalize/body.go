@@ -18,6 +18,9 @@ type Update struct {
 	// other address fields and the API replaces the address whole. Explicit
 	// clears are not listed. Nil when there are none.
 	ImpliedClears []string
+	// Warnings are what the row's values suggest is wrong although the
+	// update endpoint allows it, in the order found; nil when none.
+	Warnings []Warning
 }
 
 // Body is the PATCH request body. A nil field is not sent; a pointer to ""

@@ -28,8 +28,12 @@ type countries struct {
 
 // notISO are CLDR regions that pass language.Region.IsCountry and have an
 // English name and an alpha-3 form but are not officially assigned ISO
-// 3166-1 codes (exceptionally reserved or user-assigned).
-func notISO() []string { return []string{"AC", "CP", "DG", "TA", "XK"} }
+// 3166-1 codes (exceptionally reserved or user-assigned) and that have no
+// phone numbering plan of their own. Kosovo (XK), Ascension (AC) and
+// Tristan da Cunha (TA) are not assigned either, but people live there,
+// addresses name them and the phone library reads their numbers, so they
+// are accepted.
+func notISO() []string { return []string{"CP", "DG"} }
 
 // countryAlias is an extra English name for a country.
 type countryAlias struct{ name, code string }
@@ -81,7 +85,7 @@ func ambiguousNames() []countryAlias {
 // newCountries builds the table from CLDR's region data: every two-letter
 // code that x/text knows as a current (canonical) country with an alpha-3
 // form and an English name, less notISO, which leaves the 249 officially
-// assigned ISO 3166-1 codes.
+// assigned ISO 3166-1 codes, plus XK, AC and TA: 252 in all.
 func newCountries() *countries {
 	c := &countries{
 		byKey:     make(map[string]string, 1200),

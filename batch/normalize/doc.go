@@ -1,13 +1,21 @@
 // Package normalize turns one mapped input record into the exact PATCH body
-// the API will receive, or into a row error, before anything is sent.
+// the API will receive, with its warnings, or into a row error, before
+// anything is sent.
 //
 // It exists so that juicebatch never spends a request of its scarce quota
-// (10 a minute, 1000 a day) on an update the server would reject: every rule
-// the API documents, and every rule the provider publishes for its customer
-// fields, is checked here first. Values are normalized (trimmed, phone numbers
-// to E.164, countries to alpha-2, email domains lower-cased) but never
-// silently repaired: anything that cannot be normalized without guessing makes
-// the row invalid, with a reason that quotes the offending value.
+// (10 a minute, 1000 a day) on an update the server would reject, and never
+// refuses one the server would take: only the update endpoint's own rules
+// make a row invalid (id, email, E.164 phone, an incomplete address,
+// nothing to update, invalid UTF-8). What juicebatch merely suspects (the
+// creation endpoint's name rule, control characters, an unknown country, a
+// phone of another country than the address) is a [Warning]: the row is
+// sent with the value as given and the warning goes to the report.
+// Refusing an update the server would take loses the user's change for
+// good; sending one it might refuse costs one request and is reported.
+// [Options.StrictValues] (--strict-values) turns every warning into a
+// refusal with the same text. Values are normalized (trimmed, phone
+// numbers to E.164, countries to alpha-2, email domains lower-cased) but
+// never silently repaired.
 //
 // # Basics
 //
@@ -36,28 +44,29 @@
 //     [Options.BlankClears] is set (NDJSON, where "" clears, and CSV with
 //     --empty-clears). Blank never means "invalid", and a blank id is
 //     missing.
-//   - After trimming, text may contain no control character: no C0 control
-//     (U+0000 to U+001F, tab and line breaks included), no DEL, no C1
-//     control (U+0080 to U+009F). A tab or newline inside a cell is almost
-//     always a paste accident or a multi-line street address; the row is
-//     invalid and the reason says which character it found (put a second
-//     address line in billing_address.line2).
-//   - Nor may it contain a byte-order mark (U+FEFF) anywhere, at its ends
-//     included (it is not white space, so trimming keeps it): it is an
-//     invisible encoding mark, found inside a value when two exports
-//     are joined into one file (the second one's BOM lands at the start of
-//     a data line) or when a tool writes one per cell. Sent as is, it would
-//     make an email or an address differ invisibly from what the user sees.
+//   - A control character left after trimming (a C0 control, U+0000 to
+//     U+001F, tab and line breaks included; DEL; a C1 control, U+0080 to
+//     U+009F) is a warning naming the first one found: a tab inside a cell
+//     is usually a paste accident, but a line break in a street line is
+//     real, and the update endpoint forbids neither. The value is sent as
+//     it is (encoding/json escapes it: a line break stays a line break).
+//   - So is a byte-order mark (U+FEFF) anywhere, at its ends included (it
+//     is not white space, so trimming keeps it): an invisible encoding
+//     mark, found inside a value when two exports are joined into one file
+//     or when a tool writes one per cell. In an id, both break the id's
+//     own rule instead.
 //
 // Fields:
 //   - id: required (Absent, Clear or blank is "missing"); must match
 //     ^[A-Za-z0-9_-]{1,64}$, a safe path segment (no "/", ".", "%", "?",
 //     "#", space or non-ASCII). The reason names the first bad character,
 //     or the length when it is longer than 64 characters.
-//   - first_name, last_name: at most 100 characters (runes); only letters
-//     (unicode.IsLetter), combining marks (Unicode category M), the space
-//     U+0020, the hyphen-minus "-" and the apostrophes "'" and U+2019. This
-//     is the provider's published rule for customer names. Clear sends "".
+//   - first_name, last_name: any text. The provider's rule for names (at
+//     most 100 characters; only letters, combining marks, the space U+0020,
+//     the hyphen-minus "-" and the apostrophes "'" and U+2019) is the
+//     creation endpoint's; real names break it ("Smith, Jr.", Robert
+//     "Bob"), so a digit, any other character, or more than 100 runes each
+//     give a warning. Clear sends "".
 //   - email: must parse with net/mail.ParseAddress to exactly itself: a bare
 //     address, no display name, comment, angle brackets or quoted local
 //     part. The domain must be a plausible host name: at least two labels
@@ -68,41 +77,49 @@
 //     bytes and the address at most 254. The domain is lower-cased; the
 //     local part is kept exactly as written.
 //   - phone_number: normalized to E.164 with github.com/nyaruka/phonenumbers
-//     (a port of libphonenumber), parsed at most once. A number whose first
-//     character other than "(" and spaces is "+" is international; so is
-//     one beginning with "00", which is read as "+" (the ITU international
-//     prefix used in most of the world; regional prefixes such as the NANP's
-//     "011" are understood by the library when a region is known). Any other
-//     number is national and is read in the region of the row's
-//     billing_address.country, else [Options.PhoneRegion], else the row is
-//     invalid ("national number ... needs a country"). The number must then
-//     be valid (phonenumbers.IsValidNumber: a real, assigned numbering
-//     range; fictional ranges such as the UK's 07700 900xxx drama numbers
-//     fail). A number already in E.164 form ("+" and 8 to 15 digits, as
-//     most warehouse exports hold them) is the API's own form and is not
-//     parsed: it must have an assigned calling code and a length that
-//     numbering plan allows (IsPossibleNumber), and is sent as written.
-//     That keeps a million-row file from spending most of its time in the
-//     library (see BENCHMARKS.md). A national number written with nothing
-//     but digits, spaces and "-", ".", "(", ")" or "/" ("0803 123 4567",
-//     "(415) 555-2671") cannot carry an extension, letters or a carrier
-//     code, so it is not parsed either when its region's metadata decides
-//     the rest without a regular expression: the fast path replays Parse's
-//     steps (international prefix, the region's own calling code written
-//     without "+", the national prefix and when Parse keeps it, leading
-//     zeros) and asks only IsValidNumber: 3 to 6 µs a number instead of
-//     15 to 19. It answers only for valid numbers, and then exactly as
-//     Parse, IsValidNumber and Format(E164) would (phone_fast_test.go
-//     checks it against the library); anything else (an invalid number, a
-//     prefix rule that needs a regexp, as in AR or KR, a national number
-//     with a leading zero, as Italy's fixed lines) takes the full path, so
-//     answers and reasons are the same either way. A number with an
-//     extension is invalid (E.164 cannot carry one and dropping it would
-//     be a silent repair), and so is a number with
-//     letters (vanity numbers such as 1-800-FLOWERS are not converted). A
-//     number of another country than the billing address is accepted: the
-//     update endpoint documents only E.164, and a customer with a UK
-//     address and a Nigerian mobile is real. Clear sends "".
+//     (a port of libphonenumber), which decides every reading: Parse in
+//     the region of the row's billing_address.country, else
+//     [Options.PhoneRegion]; IsValidNumber; Format(E164). The region's
+//     metadata knows its international prefix ("009…" in NG, "0011…" in
+//     AU, "00…" in GB, "011…" in the US) and its national prefix; no rule
+//     of ours overrides them. A number in "+" form carries its own calling
+//     code and needs no region; any other number without a region is
+//     invalid ("national number needs a country", or for "00…"
+//     "international prefix needs a country": "00" is not every region's
+//     prefix). A valid number is sent in the library's E.164 form; when it
+//     was written in "+" form with other digits (a trunk or carrier prefix
+//     after the calling code: "+44 (0)20…", "+375 8…") with a warning. A
+//     number written in international form ("+", or the region's own
+//     prefix) that is not valid, but of a length its calling code allows,
+//     is in E.164 form, all the update endpoint requires: it is sent with
+//     the warning "not a valid number for any region". An invalid national
+//     number is refused: its E.164 form would be a guess. More than 15
+//     digits is refused even when valid. A "00…" number read in a region
+//     whose prefix is another is also read as "00" = "+": both valid and
+//     different, the library's reading is sent with a warning naming both;
+//     only the "00" reading valid, the row is refused with a reason that
+//     shows it. An extension ("ext. 12", "x12", "#12", ";ext=12") is
+//     dropped with a warning (E.164 cannot carry one); a tel: URI is read
+//     as its number; letters are refused (vanity numbers such as
+//     1-800-FLOWERS are not converted). A number of another country than
+//     the billing address is sent with a warning (see below). Clear sends
+//     "". Two fast paths skip Parse where the metadata decides the rest
+//     without a regular expression: a number already in E.164 form ("+"
+//     and digits, the common case in warehouse exports; e164Fast) and a
+//     national number of digits and separators ("0803 123 4567"; the
+//     replay of Parse in nationalE164). Each answers only for valid
+//     numbers, and then exactly as the full path; anything else takes the
+//     full path, so answers, warnings and reasons are the same either way.
+//     TestPhoneDifferential checks both against the library over every
+//     region's example numbers in many written forms and their typos.
+//     A number of another country than the billing address is sent with a
+//     warning (the creation endpoint's rule; the update endpoint documents
+//     only E.164, and a customer with a UK address and a Nigerian mobile is
+//     real). Countries are compared by calling code, so regions that share
+//     one (US and CA under +1) are not told apart. A national number in a
+//     row whose billing_address.country is not one juicebatch knows is
+//     invalid: --phone-region is not used for it, since the row says the
+//     customer is elsewhere.
 //   - billing_address.country: ISO 3166-1 alpha-2 in any case ("ng"),
 //     alpha-3 in any case ("NGA", "gbr"), or an English name, matched
 //     ignoring case, accents, punctuation, "&" versus "and", "St." versus
@@ -112,15 +129,19 @@
 //     Ireland are GB; United States of America is US; UAE, DRC, Ivory Coast,
 //     Czech Republic, Holland, Turkiye, Eswatini, North Macedonia, Cabo
 //     Verde, East Timor, Holy See, Palestine, Hong Kong, Macao, Russian
-//     Federation, Viet Nam, Republic of Korea and a few others). Only the 249
-//     officially assigned ISO 3166-1 codes are accepted: CLDR's extra
-//     regions (Kosovo XK, Ascension AC, Tristan da Cunha TA, Diego Garcia
-//     DG, Clipperton CP, EU, UN) and withdrawn codes are not. The value sent
-//     is the upper-case alpha-2 code. An unknown value is invalid, with a
-//     "did you mean" when a known name is within a small edit distance
-//     (typos and swapped letters: "Nigerai" suggests Nigeria). Names that
-//     mean two countries ("Congo", "Korea", "Virgin Islands") are invalid
-//     and the reason lists both codes.
+//     Federation, Viet Nam, Republic of Korea and a few others). The 249
+//     officially assigned ISO 3166-1 codes are accepted, and so are Kosovo
+//     XK, Ascension AC and Tristan da Cunha TA, which are not assigned but
+//     have people, addresses and phone numbering plans of their own; CLDR's
+//     other extra regions (Diego Garcia DG, Clipperton CP, EU, UN) and
+//     withdrawn codes are not. The value sent
+//     is the upper-case alpha-2 code. An unknown value is sent as written
+//     with a warning (the update endpoint states no rule for it; a server
+//     that wants alpha-2 will say so), with a "did you mean" when a known
+//     name is within a small edit distance (typos and swapped letters:
+//     "Nigerai" suggests Nigeria). Names that mean two countries ("Congo",
+//     "Korea", "Virgin Islands") are warned about the same way, listing
+//     both codes.
 //   - billing_address is replaced whole, as the API requires. If the row
 //     sets or clears any address field, Body.Address is sent with all six
 //     keys; a key with no value in the row is sent as "" (which clears it)
@@ -132,11 +153,23 @@
 //   - A row with nothing to send besides its id is invalid ("no fields to
 //     update").
 //
-// Only the first problem of a row is reported. The checks every value gets
-// (UTF-8, control characters) run first, over the fields in canonical
-// order; then id, first_name, last_name, email, billing_address.country,
-// phone_number (after the country it may depend on), the address as a
-// whole, and finally "no fields to update".
+// Only the first problem of a row is reported; a row with a problem has no
+// warnings. The checks every value gets (UTF-8, control characters) run
+// first, over the fields in canonical order; then id, first_name,
+// last_name, email, billing_address.country, phone_number (after the
+// country it may depend on), the address as a whole, and finally "no
+// fields to update". Warnings are collected in that same order, all of
+// them; under StrictValues the first one becomes the row's error
+// (Field = the warning's field, Reason = its problem and detail), after
+// every refusal had its chance.
+//
+// # Warnings
+//
+// [Update.Warnings] lists a sent row's warnings. A [Warning]'s Problem is
+// the kind of problem without the row's value (the report groups rows by
+// Field and Problem), its Detail quotes the value. [JoinWarnings] gives
+// the text results.csv shows, one warning a line; [ParseWarnings] reads it
+// back.
 //
 // # Errors
 //
@@ -147,7 +180,8 @@
 // canonical field name ("billing_address.country", "billing_address" for
 // whole-address problems, "" for "no fields to update"), and a lower-case
 // Reason without trailing punctuation that quotes the offending value (cut
-// to 60 characters).
+// to 60 characters) at its end, after ": ", so that the report can group
+// rows by the reason without the value.
 //
 // # Canonical form and digests
 //

@@ -38,6 +38,11 @@ type Options struct {
 	// field unchanged, like an empty cell; true clears it, like "" in
 	// NDJSON or an empty cell under --empty-clears.
 	BlankClears bool
+	// StrictValues (--strict-values) makes every warning a refusal: the
+	// row's first warning becomes its RowError, with the same text, for
+	// users whose provider account enforces the creation endpoint's rules
+	// on updates too.
+	StrictValues bool
 }
 
 // Normalizer validates and normalizes records. Make one with New; it is
@@ -45,6 +50,7 @@ type Options struct {
 type Normalizer struct {
 	file         string
 	blankClears  bool
+	strict       bool
 	phoneRegion  string // resolved alpha-2, or ""
 	countries    *countries
 	phoneRegions map[string]bool // regions with a numbering plan
@@ -58,6 +64,7 @@ func New(opts Options) (*Normalizer, error) {
 	n := &Normalizer{
 		file:         opts.File,
 		blankClears:  opts.BlankClears,
+		strict:       opts.StrictValues,
 		countries:    newCountries(),
 		phoneRegions: make(map[string]bool),
 	}
@@ -102,11 +109,15 @@ func (n *Normalizer) Update(rec *input.Record) (Update, *input.RowError) {
 		return failNamed(f.String(), reason)
 	}
 
+	var warns []Warning
 	var vals [input.NumFields]input.Value
 	for f := range input.NumFields {
-		v, reason := n.clean(rec.Values[f])
+		v, reason, warning := n.clean(rec.Values[f])
 		if reason != "" {
 			return fail(f, reason)
+		}
+		if warning != "" && f != input.ID { // the id's own rule refuses it
+			warns = append(warns, Warning{Field: f.String(), Problem: warning, Detail: quote(v.Text)})
 		}
 		vals[f] = v
 	}
@@ -130,9 +141,7 @@ func (n *Normalizer) Update(rec *input.Record) (Update, *input.RowError) {
 			continue
 		}
 		if v.State == input.Set {
-			if reason := checkName(v.Text); reason != "" {
-				return fail(f, reason)
-			}
+			warns = append(warns, nameWarnings(f.String(), v.Text)...)
 		}
 		if f == input.FirstName {
 			s.first = v.Text
@@ -161,21 +170,32 @@ func (n *Normalizer) Update(rec *input.Record) (Update, *input.RowError) {
 			touched = true
 		}
 	}
-	rowCountry := ""
+	// An unknown country is sent as written, with a warning: the update
+	// endpoint states no rule for it. It cannot give a national phone
+	// number its region, and neither can --phone-region then (the row
+	// says the customer is elsewhere).
+	rowCountry, sentCountry, badCountry := "", "", ""
 	if v := vals[input.Country]; v.State == input.Set {
 		code, ok := n.countries.lookup(v.Text)
-		if !ok {
-			return fail(input.Country, n.unknownCountry(v.Text))
+		if ok {
+			rowCountry, sentCountry = code, code
+		} else {
+			problem, detail := n.unknownCountry(v.Text)
+			warns = append(warns, Warning{Field: input.Country.String(), Problem: problem, Detail: detail})
+			sentCountry, badCountry = v.Text, v.Text
 		}
-		rowCountry = code
 	}
 
 	// Phone.
 	if v := vals[input.Phone]; v.State != input.Absent {
 		if v.State == input.Set {
-			p, reason := n.phone(v.Text, rowCountry)
+			p, pw, reason := n.phone(v.Text, rowCountry, badCountry)
 			if reason != "" {
 				return fail(input.Phone, reason)
+			}
+			warns = append(warns, pw...)
+			if w, ok := otherCountry(p, rowCountry); ok {
+				warns = append(warns, w)
 			}
 			s.phone = p
 		}
@@ -191,7 +211,7 @@ func (n *Normalizer) Update(rec *input.Record) (Update, *input.RowError) {
 		a.City = vals[input.City].Text
 		a.State = vals[input.State].Text
 		a.ZipCode = vals[input.ZipCode].Text
-		a.Country = rowCountry
+		a.Country = sentCountry
 		var missing []string
 		for _, f := range [...]input.Field{input.Line1, input.City, input.Country} {
 			if vals[f].State != input.Set {
@@ -221,5 +241,8 @@ func (n *Normalizer) Update(rec *input.Record) (Update, *input.RowError) {
 	if body.IsEmpty() {
 		return failNamed("", "no fields to update")
 	}
-	return Update{ID: id.Text, Body: body, ImpliedClears: implied}, nil
+	if n.strict && len(warns) > 0 {
+		return failNamed(warns[0].Field, warns[0].reason())
+	}
+	return Update{ID: id.Text, Body: body, ImpliedClears: implied, Warnings: warns}, nil
 }

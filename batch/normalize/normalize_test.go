@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
 
 	"github.com/juicebatch/juicebatch/batch/input"
@@ -20,6 +21,38 @@ type fieldCase struct {
 	extra  vals   // other fields of the row
 	want   string // the value sent, when reason is ""
 	reason string // the expected RowError.Reason
+	warn   string // the row's warnings (JoinWarnings), when reason is ""
+}
+
+// strictOf is n with --strict-values.
+func strictOf(t *testing.T, n *Normalizer) *Normalizer {
+	t.Helper()
+	region := n.phoneRegion
+	s, err := New(Options{File: n.file, PhoneRegion: region, BlankClears: n.blankClears, StrictValues: true})
+	if err != nil {
+		t.Fatalf("New(strict) = %v", err)
+	}
+	return s
+}
+
+// checkWarnings checks the warnings of a row Update sent, and that
+// --strict-values refuses the same row with the first warning's text.
+func checkWarnings(t *testing.T, n *Normalizer, rec *input.Record, u Update, want string) {
+	t.Helper()
+	if got := JoinWarnings(u.Warnings); got != want {
+		t.Fatalf("Update() warnings = %q; want %q", got, want)
+	}
+	_, err := strictOf(t, n).Update(rec)
+	if want == "" {
+		if err != nil {
+			t.Fatalf("Update() with StrictValues error = %v; want nil (no warnings)", err)
+		}
+		return
+	}
+	first, _, _ := strings.Cut(want, warningSep)
+	if err == nil || strings.TrimPrefix(err.Error(), testFile+":14: ") != first {
+		t.Fatalf("Update() with StrictValues error = %v; want %s:14: %s", err, testFile, first)
+	}
 }
 
 // runFieldCases checks each case's outcome for field f; get reads f's value
@@ -49,6 +82,7 @@ func runFieldCases(t *testing.T, n *Normalizer, f input.Field, get func(Body) *s
 			if *got != tc.want {
 				t.Errorf("Update(%s=%q): %s = %q; want %q", f, tc.in.Text, f, *got, tc.want)
 			}
+			checkWarnings(t, n, record(v), u, tc.warn)
 		})
 	}
 }
@@ -105,7 +139,11 @@ func TestUpdateID(t *testing.T) {
 
 func TestUpdateNames(t *testing.T) {
 	n := newNormalizer(t, Options{})
-	const only = "; only letters, spaces, hyphens and apostrophes are allowed: "
+	// The creation endpoint's name rule is a warning: the value is sent.
+	const rule = " (the creation endpoint allows only letters, spaces, hyphens and apostrophes in names): "
+	punct := func(f, chars, v string) string {
+		return f + ": contains punctuation, symbols or other characters" + rule + chars + " in " + v
+	}
 	cases := []fieldCase{
 		{name: "plain", in: set("Ada"), want: "Ada"},
 		{name: "trimmed", in: set("  Ada \t"), want: "Ada"},
@@ -125,18 +163,45 @@ func TestUpdateNames(t *testing.T) {
 		{name: "100 characters", in: set(strings.Repeat("a", 100)), want: strings.Repeat("a", 100)},
 		{name: "100 two-byte characters", in: set(strings.Repeat("é", 100)), want: strings.Repeat("é", 100)},
 		{name: "clear", in: clr(), want: ""},
-		{name: "digit", in: set("J0hn"), reason: `contains "0"` + only + `"J0hn"`},
-		{name: "dot", in: set("Dr. Who"), reason: `contains "."` + only + `"Dr. Who"`},
-		{name: "angle bracket", in: set("<script>"), reason: `contains "<"` + only + `"<script>"`},
-		{name: "comma", in: set("Lovelace, Ada"), reason: `contains ","` + only + `"Lovelace, Ada"`},
-		{name: "left single quote", in: set("O\u2018Brien"), reason: `contains "‘"` + only + `"O‘Brien"`},
-		{name: "no-break space inside", in: set("Anne\u00a0Marie"), reason: `contains a no-break space (U+00A0)` + only + `"Anne\u00a0Marie"`},
-		{name: "zero-width space", in: set("Ann\u200bMarie"), reason: `contains U+200B` + only + `"Ann\u200bMarie"`},
-		{name: "emoji", in: set("Ada 🙂"), reason: `contains "🙂"` + only + `"Ada 🙂"`},
-		{name: "101 characters", in: set(strings.Repeat("b", 101)), reason: `longer than 100 characters (101): "` + strings.Repeat("b", 60) + `…"`},
 	}
-	runFieldCases(t, n, input.FirstName, func(b Body) *string { return b.FirstName }, cases)
-	runFieldCases(t, n, input.LastName, func(b Body) *string { return b.LastName }, cases)
+	warned := []struct {
+		name, in string
+		warn     func(f string) string
+	}{
+		{"digit", "J0hn", func(f string) string { return f + ": contains a digit" + rule + `"J0hn"` }},
+		{"digit at the end", "Seán Changed2", func(f string) string { return f + ": contains a digit" + rule + `"Seán Changed2"` }},
+		{"dot", "Dr. Who", func(f string) string { return punct(f, `"."`, `"Dr. Who"`) }},
+		{"comma and dot", "Smith, Jr.", func(f string) string { return punct(f, `"," "."`, `"Smith, Jr."`) }},
+		{"double quotes", `Robert "Bob"`, func(f string) string { return punct(f, `"\""`, `"Robert \"Bob\""`) }},
+		{"ampersand", "Ada & Co", func(f string) string { return punct(f, `"&"`, `"Ada & Co"`) }},
+		{"slash", "Ada/Bob", func(f string) string { return punct(f, `"/"`, `"Ada/Bob"`) }},
+		{"parenthesis", "Ada (Bob)", func(f string) string { return punct(f, `"(" ")"`, `"Ada (Bob)"`) }},
+		{"angle bracket", "<script>", func(f string) string { return punct(f, `"<" ">"`, `"<script>"`) }},
+		{"left single quote", "O\u2018Brien", func(f string) string { return punct(f, `"‘"`, `"O‘Brien"`) }},
+		{"no-break space inside", "Anne\u00a0Marie", func(f string) string {
+			return punct(f, `a no-break space (U+00A0)`, `"Anne\u00a0Marie"`)
+		}},
+		{"zero-width space", "Ann\u200bMarie", func(f string) string { return punct(f, `U+200B`, `"Ann\u200bMarie"`) }},
+		{"emoji", "Ada 🙂", func(f string) string { return punct(f, `"🙂"`, `"Ada 🙂"`) }},
+		{"digits and punctuation", "Mary-Kate O'Brien 2nd.", func(f string) string {
+			return f + ": contains a digit" + rule + `"Mary-Kate O'Brien 2nd."` + "\n" + punct(f, `"."`, `"Mary-Kate O'Brien 2nd."`)
+		}},
+		{"101 characters", strings.Repeat("b", 101), func(f string) string {
+			return f + `: longer than 100 characters (the creation endpoint's limit for names): 101 characters, "` + strings.Repeat("b", 60) + `…"`
+		}},
+		{"a line break", "Ada\nLovelace", func(f string) string { return f + `: contains a line break (U+000A): "Ada\nLovelace"` }},
+	}
+	for _, field := range []input.Field{input.FirstName, input.LastName} {
+		fc := append([]fieldCase(nil), cases...)
+		for _, w := range warned {
+			fc = append(fc, fieldCase{name: w.name, in: set(w.in), want: w.in, warn: w.warn(field.String())})
+		}
+		get := func(b Body) *string { return b.FirstName }
+		if field == input.LastName {
+			get = func(b Body) *string { return b.LastName }
+		}
+		runFieldCases(t, n, field, get, fc)
+	}
 }
 
 func TestUpdateEmail(t *testing.T) {
@@ -177,7 +242,7 @@ func TestUpdateEmail(t *testing.T) {
 }
 
 func TestUpdatePhone(t *testing.T) {
-	const needsCountry = `national number "0803 123 4567" needs a country: set billing_address.country or --phone-region`
+	const needsCountry = `national number needs a country (set billing_address.country or --phone-region): "0803 123 4567"`
 	tests := []struct {
 		name    string
 		phone   input.Value
@@ -185,6 +250,7 @@ func TestUpdatePhone(t *testing.T) {
 		region  string // Options.PhoneRegion
 		want    string
 		reason  string
+		warn    string // the row's warnings, when it is sent
 	}{
 		// Nigeria.
 		{name: "NG national with country code", phone: set("0803 123 4567"), country: "NG", want: "+2348031234567"},
@@ -194,8 +260,16 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "NG national without country", phone: set("0803 123 4567"), reason: needsCountry},
 		{name: "NG international", phone: set("+234 803 123 4567"), want: "+2348031234567"},
 		{name: "NG international compact", phone: set("+2348012345678"), want: "+2348012345678"},
-		{name: "NG international with 00", phone: set("00234 803 123 4567"), want: "+2348031234567"},
-		{name: "NG international with trunk zero", phone: set("+234 (0)803 123 4567"), want: "+2348031234567"},
+		{name: "00 without a country", phone: set("00234 803 123 4567"),
+			reason: `international prefix needs a country to be read in (set billing_address.country or --phone-region, or write the number with "+"): "00234 803 123 4567"`},
+		{name: "NG dials 009: 00234 is no Nigerian number", phone: set("00234 803 123 4567"), country: "NG",
+			reason: `not a valid NG phone number; with "00" as "+" it would be +2348031234567 (NG), but NG's international prefix is 009, so write it as +2348031234567: "00234 803 123 4567"`},
+		{name: "NG 009 prefix, a Bahamas number (00 = + would read an Indian one)", phone: set("009 1 242-345-6789"), country: "NG",
+			want: "+12423456789",
+			warn: `phone_number: ambiguous international prefix; sent as the region's own prefix reads it, not with "00" as "+": "009 1 242-345-6789" is +12423456789 (BS) with NG's prefix 009, +912423456789 (IN) with "00" as "+"` + "\n" +
+				`phone_number: a number of another country (+1, BS) than billing_address.country NG: "+12423456789"`},
+		{name: "NG international with trunk zero", phone: set("+234 (0)803 123 4567"), want: "+2348031234567",
+			warn: `phone_number: digits rewritten to the number the phone library reads (a trunk or carrier prefix after the calling code): "+234 (0)803 123 4567" sent as +2348031234567`},
 		{name: "NG country code without plus in NG", phone: set("234 803 123 4567"), country: "NG", want: "+2348031234567"},
 		// United States.
 		{name: "US parentheses", phone: set("(415) 555-2671"), country: "US", want: "+14155552671"},
@@ -205,10 +279,15 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "US international", phone: set("+1 (415) 555-2671"), want: "+14155552671"},
 		{name: "US region, number from NANP IDD", phone: set("011 44 20 7946 0958"), region: "US", want: "+442079460958"},
 		{name: "US country, Canadian number (same calling code)", phone: set("(416) 555-0123"), country: "US", want: "+14165550123"},
-		{name: "US extension", phone: set("(415) 555-2671 ext. 12"), country: "US",
-			reason: `has an extension ("12"), which E.164 cannot carry: "(415) 555-2671 ext. 12"`},
-		{name: "US x extension", phone: set("+1 415-555-2671 x12"),
-			reason: `has an extension ("12"), which E.164 cannot carry: "+1 415-555-2671 x12"`},
+		{name: "US extension", phone: set("(415) 555-2671 ext. 12"), country: "US", want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "12" of "(415) 555-2671 ext. 12"`},
+		{name: "US x extension", phone: set("+1 415-555-2671 x12"), want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "12" of "+1 415-555-2671 x12"`},
+		{name: "US # extension", phone: set("+1 415-555-2671 #12"), want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "12" of "+1 415-555-2671 #12"`},
+		{name: "tel URI", phone: set("tel:+1-415-555-2671"), want: "+14155552671"},
+		{name: "tel URI with an extension", phone: set("tel:+1-415-555-2671;ext=7"), want: "+14155552671",
+			warn: `phone_number: extension dropped (E.164 cannot carry one): "7" of "tel:+1-415-555-2671;ext=7"`},
 		{name: "US vanity letters", phone: set("1-800-FLOWERS"), country: "US", reason: `contains letters: "1-800-FLOWERS"`},
 		{name: "US too short", phone: set("123"), country: "US", reason: `too short for a US number: "123"`},
 		{name: "US too long", phone: set("+1 415 555 26711234"), reason: `too long for a +1 number: "+1 415 555 26711234"`},
@@ -218,14 +297,36 @@ func TestUpdatePhone(t *testing.T) {
 		{name: "GB London", phone: set("020 7946 0958"), country: "GB", want: "+442079460958"},
 		{name: "GB London, country United Kingdom", phone: set("020 7946 0958"), country: "United Kingdom", want: "+442079460958"},
 		{name: "GB London, country UK", phone: set("020 7946 0958"), country: "UK", want: "+442079460958"},
-		{name: "GB international with (0)", phone: set("+44 (0)20 7946 0958"), want: "+442079460958"},
-		{name: "GB international with 00", phone: set("0044 20 7946 0958"), want: "+442079460958"},
+		{name: "GB international with (0)", phone: set("+44 (0)20 7946 0958"), want: "+442079460958",
+			warn: `phone_number: digits rewritten to the number the phone library reads (a trunk or carrier prefix after the calling code): "+44 (0)20 7946 0958" sent as +442079460958`},
+		{name: "GB international with 00, in GB", phone: set("0044 20 7946 0958"), country: "GB", want: "+442079460958"},
+		{name: "GB number with 00 in DE (00 is DE's prefix too)", phone: set("0044 20 7946 0958"), region: "DE", want: "+442079460958"},
+		// Australia dials 0011.
+		{name: "AU 0011 prefix, a Belgian number", phone: set("0011 32 78 10 23 45"), region: "AU", want: "+3278102345",
+			warn: `phone_number: ambiguous international prefix; sent as the region's own prefix reads it, not with "00" as "+": "0011 32 78 10 23 45" is +3278102345 (BE) with AU's prefix 0011, +13278102345 (US) with "00" as "+"`},
+		{name: "AU mobile", phone: set("0412 345 678"), country: "AU", want: "+61412345678"},
+		// E.164 form: the library decides.
+		{name: "E.164 of no number (AE)", phone: set("+9712234567"), want: "+9712234567",
+			warn: `phone_number: not a valid number for any region: "+9712234567" sent as +9712234567`},
+		{name: "E.164 of no number (AU)", phone: set("+6121234567"), want: "+6121234567",
+			warn: `phone_number: not a valid number for any region: "+6121234567" sent as +6121234567`},
+		{name: "E.164 of a drama number", phone: set("+447700900123"), want: "+447700900123",
+			warn: `phone_number: not a valid number for any region: "+447700900123" sent as +447700900123`},
+		{name: "BY trunk prefix after the calling code", phone: set("+375 8 029 491 19 11"), want: "+375294911911",
+			warn: `phone_number: digits rewritten to the number the phone library reads (a trunk or carrier prefix after the calling code): "+375 8 029 491 19 11" sent as +375294911911`},
+		{name: "BR carrier code after the calling code", phone: set("+55 0 15 11 96123 4567"), want: "+5511961234567",
+			warn: `phone_number: digits rewritten to the number the phone library reads (a trunk or carrier prefix after the calling code): "+55 0 15 11 96123 4567" sent as +5511961234567`},
+		{name: "BR in E.164 form", phone: set("+55 (11) 96123-4567"), want: "+5511961234567"},
+		{name: "valid but over 15 digits", phone: set("01800 1234567890"), country: "DE",
+			reason: `longer than the 15 digits E.164 allows (+4918001234567890): "01800 1234567890"`},
+		{name: "valid but over 15 digits in E.164 form", phone: set("+4918001234567890"),
+			reason: `longer than the 15 digits E.164 allows (+4918001234567890): "+4918001234567890"`},
 		{name: "GB mobile", phone: set("07911 123456"), country: "gb", want: "+447911123456"},
 		{name: "GB Isle of Man number for GB country", phone: set("+44 7624 123456"), country: "GB", want: "+447624123456"},
 		{name: "GB fictional drama range", phone: set("07700 900123"), country: "GB",
 			reason: `not a valid GB phone number (read as national in GB, from billing_address.country): "07700 900123"`},
 		{name: "GB national without country", phone: set("020 7946 0958"),
-			reason: `national number "020 7946 0958" needs a country: set billing_address.country or --phone-region`},
+			reason: `national number needs a country (set billing_address.country or --phone-region): "020 7946 0958"`},
 		// Wrong country.
 		{name: "NG number read in GB", phone: set("0803 123 4567"), country: "GB",
 			reason: `not a valid GB phone number (read as national in GB, from billing_address.country): "0803 123 4567"`},
@@ -236,18 +337,21 @@ func TestUpdatePhone(t *testing.T) {
 		// 0958 is also a well-formed Nigerian landline number.
 		{name: "GB London number read in NG region is an NG number", phone: set("020 7946 0958"), region: "NG", want: "+2342079460958"},
 		{name: "row country wins over region", phone: set("020 7946 0958"), country: "GB", region: "NG", want: "+442079460958"},
-		{name: "GB international, NG billing country (kept)", phone: set("+44 20 7946 0958"), country: "NG", want: "+442079460958"},
+		{name: "GB international, NG billing country (kept)", phone: set("+44 20 7946 0958"), country: "NG", want: "+442079460958",
+			warn: `phone_number: a number of another country (+44, GB) than billing_address.country NG: "+442079460958"`},
 		{name: "GB international, NG phone region only", phone: set("+44 20 7946 0958"), region: "NG", want: "+442079460958"},
 		{name: "national in a country without numbering plan", phone: set("0803 123 4567"), country: "AQ",
-			reason: `national number "0803 123 4567" cannot be read in AQ (billing_address.country), which has no phone numbering plan; give it in international form (+…)`},
+			reason: `national number cannot be read in AQ (billing_address.country), which has no phone numbering plan; give it in international form (+…): "0803 123 4567"`},
 		{name: "international in a country without numbering plan", phone: set("+234 803 123 4567"), country: "Antarctica", want: "+2348031234567"},
 		// Garbage.
 		{name: "words", phone: set("call me"), region: "US", reason: `not a phone number: "call me"`},
 		{name: "plus only", phone: set("+"), reason: `not a phone number: "+"`},
-		{name: "unknown calling code", phone: set("+999 123456"), reason: `unknown country calling code in "+999 123456"`},
-		{name: "00 then zero", phone: set("000 123 4567"), reason: `unknown country calling code in "000 123 4567"`},
+		{name: "unknown calling code", phone: set("+999 123456"), reason: `unknown country calling code: "+999 123456"`},
+		{name: "00 then zero", phone: set("000 123 4567"), region: "GB",
+			reason: `not a valid GB phone number (read as national in GB, from --phone-region): "000 123 4567"`},
 		{name: "far too long", phone: set("12345678901234567890"), region: "US", reason: `too long to be a phone number: "12345678901234567890"`},
-		{name: "tel uri", phone: set("tel:+1-415-555-2671"), region: "US", reason: `contains letters: "tel:+1-415-555-2671"`},
+		{name: "tel uri", phone: set("tel:+1-415-555-2671"), region: "US", want: "+14155552671"},
+		{name: "letters after a tel: scheme", phone: set("tel:+1-800-FLOWERS"), reason: `contains letters: "tel:+1-800-FLOWERS"`},
 		{name: "clear", phone: clr(), want: ""},
 		{name: "clear needs no country", phone: clr(), want: ""},
 	}
@@ -271,17 +375,20 @@ func TestUpdatePhone(t *testing.T) {
 			if u.Body.Phone == nil || *u.Body.Phone != tc.want {
 				t.Errorf("Update(phone=%q, country=%q, region=%q) phone = %v; want %q", tc.phone.Text, tc.country, tc.region, u.Body.Phone, tc.want)
 			}
+			checkWarnings(t, n, record(v), u, tc.warn)
 		})
 	}
 }
 
 func TestUpdateCountry(t *testing.T) {
 	n := newNormalizer(t, Options{})
-	const isoHint = "; give an ISO 3166-1 code such as NG or GB, or an English name"
+	// A country juicebatch does not know is sent as written, with a warning.
+	const isoHint = " (give an ISO 3166-1 code such as NG or GB, or an English name); sent as written: "
+	const country = "billing_address.country: "
 	tests := []struct {
-		in     string
-		want   string
-		reason string
+		in   string
+		want string
+		warn string
 	}{
 		{in: "NG", want: "NG"},
 		{in: "ng", want: "NG"},
@@ -329,42 +436,43 @@ func TestUpdateCountry(t *testing.T) {
 		{in: "South Korea", want: "KR"},
 		{in: "Democratic Republic of the Congo", want: "CD"},
 		{in: "Ghana", want: "GH"},
-		{in: "Nigerai", reason: `unknown country "Nigerai" (did you mean Nigeria, NG)`},
-		{in: "Untied States", reason: `unknown country "Untied States" (did you mean United States, US)`},
-		{in: "Germny", reason: `unknown country "Germny" (did you mean Germany, DE)`},
-		{in: "Congo", reason: `ambiguous country "Congo": Congo - Brazzaville (CG) or Congo - Kinshasa (CD)`},
-		{in: "korea", reason: `ambiguous country "korea": South Korea (KR) or North Korea (KP)`},
-		{in: "XY", reason: `unknown country "XY"` + isoHint},
-		{in: "EU", reason: `unknown country "EU"` + isoHint},
-		{in: "XK", reason: `unknown country "XK"` + isoHint},
-		{in: "UN", reason: `unknown country "UN"` + isoHint},
-		{in: "566", reason: `unknown country "566"` + isoHint},
-		{in: "Atlantis", reason: `unknown country "Atlantis"` + isoHint},
-		{in: "N/A", reason: `unknown country "N/A"` + isoHint},
+		{in: "Nigerai", want: "Nigerai", warn: country + `unknown country (did you mean Nigeria, NG); sent as written: "Nigerai"`},
+		{in: "Untied States", want: "Untied States", warn: country + `unknown country (did you mean United States, US); sent as written: "Untied States"`},
+		{in: "Germny", want: "Germny", warn: country + `unknown country (did you mean Germany, DE); sent as written: "Germny"`},
+		{in: "Congo", want: "Congo", warn: country + `ambiguous country (Congo - Brazzaville (CG) or Congo - Kinshasa (CD)); sent as written: "Congo"`},
+		{in: "korea", want: "korea", warn: country + `ambiguous country (South Korea (KR) or North Korea (KP)); sent as written: "korea"`},
+		{in: "XY", want: "XY", warn: country + `unknown country` + isoHint + `"XY"`},
+		{in: "EU", want: "EU", warn: country + `unknown country` + isoHint + `"EU"`},
+		{in: "XK", want: "XK"},
+		{in: "Kosovo", want: "XK"},
+		{in: "ac", want: "AC"},
+		{in: "Ascension Island", want: "AC"},
+		{in: "Tristan da Cunha", want: "TA"},
+		{in: "DG", want: "DG", warn: country + `unknown country` + isoHint + `"DG"`},
+		{in: "UN", want: "UN", warn: country + `unknown country` + isoHint + `"UN"`},
+		{in: "566", want: "566", warn: country + `unknown country` + isoHint + `"566"`},
+		{in: "Atlantis", want: "Atlantis", warn: country + `unknown country` + isoHint + `"Atlantis"`},
+		{in: "N/A", want: "N/A", warn: country + `unknown country` + isoHint + `"N/A"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			u, err := n.Update(record(address(vals{input.Country: set(tc.in)})))
-			if tc.reason != "" {
-				if want := rowErr("billing_address.country", tc.reason); !cmp.Equal(err, want) {
-					t.Fatalf("Update(country=%q) error = %v; want %v", tc.in, err, want)
-				}
-				return
-			}
+			rec := record(address(vals{input.Country: set(tc.in)}))
+			u, err := n.Update(rec)
 			if err != nil {
 				t.Fatalf("Update(country=%q) error = %v; want %q", tc.in, err, tc.want)
 			}
 			if got := u.Body.Address.Country; got != tc.want {
 				t.Errorf("Update(country=%q) country = %q; want %q", tc.in, got, tc.want)
 			}
+			checkWarnings(t, n, rec, u, tc.warn)
 		})
 	}
 }
 
 func TestCountryTable(t *testing.T) {
 	c := newCountries()
-	if got := len(c.names); got != 249 {
-		t.Errorf("newCountries() has %d countries; want the 249 assigned ISO 3166-1 codes", got)
+	if got := len(c.names); got != 252 {
+		t.Errorf("newCountries() has %d countries; want the 249 assigned ISO 3166-1 codes, XK, AC and TA", got)
 	}
 	for code := range c.names {
 		iso3 := language.MustParseRegion(code).ISO3()
@@ -385,9 +493,16 @@ func TestCountryTable(t *testing.T) {
 			t.Errorf("lookup(alias %q) = %q, %v; want %q, true", al.name, got, ok, al.code)
 		}
 	}
-	for _, in := range []string{"AC", "TA", "DG", "CP", "XK", "EU", "UN", "QO", "ZZ", "BU", "YU", "SU", "DD", "ZR"} {
+	for _, in := range []string{"DG", "CP", "EU", "UN", "QO", "ZZ", "BU", "YU", "SU", "DD", "ZR"} {
 		if got, ok := c.lookup(in); ok {
 			t.Errorf("lookup(%q) = %q, true; want not found (not an assigned ISO 3166-1 code)", in, got)
+		}
+	}
+	// Every region the phone library has a numbering plan for is a
+	// country, so that its national numbers can be read in it.
+	for region := range phonenumbers.GetSupportedRegions() {
+		if got, ok := c.lookup(region); !ok || got != region {
+			t.Errorf("lookup(%q) = %q, %v; want the phone library's region %q", region, got, ok, region)
 		}
 	}
 }
@@ -400,6 +515,7 @@ func TestUpdateAddress(t *testing.T) {
 		in      vals
 		want    *Address // nil: not sent
 		implied []string
+		warn    string
 		err     *input.RowError
 	}{
 		{
@@ -451,15 +567,30 @@ func TestUpdateAddress(t *testing.T) {
 			err: rowErr("billing_address", required+"line1, city, country"),
 		},
 		{
-			name: "unknown country reported before incompleteness",
+			name: "an unknown country is a warning; the address is still incomplete",
 			in:   withID(vals{input.Country: set("Narnia")}),
-			err:  rowErr("billing_address.country", `unknown country "Narnia"; give an ISO 3166-1 code such as NG or GB, or an English name`),
+			err:  rowErr("billing_address", required+"line1, city"),
 		},
 		{
-			name: "line break in line1",
-			in:   address(vals{input.Line1: set("1 Marina Rd\nFlat 2")}),
-			err: rowErr("billing_address.line1",
-				`contains a line break (U+000A); put a second address line in billing_address.line2: "1 Marina Rd\nFlat 2"`),
+			name:    "line break in line1 is sent as it is",
+			in:      address(vals{input.Line1: set("1 Marina Rd\nFlat 2")}),
+			want:    &Address{Line1: "1 Marina Rd\nFlat 2", City: "Lagos", Country: "NG"},
+			implied: []string{"billing_address.line2", "billing_address.state", "billing_address.zip_code"},
+			warn:    `billing_address.line1: contains a line break (U+000A): "1 Marina Rd\nFlat 2"`,
+		},
+		{
+			name:    "a two-line line2 is sent as it is",
+			in:      address(vals{input.Line2: set("Flat 3\nBlock B")}),
+			want:    &Address{Line1: "1 Marina Rd", Line2: "Flat 3\nBlock B", City: "Lagos", Country: "NG"},
+			implied: []string{"billing_address.state", "billing_address.zip_code"},
+			warn:    `billing_address.line2: contains a line break (U+000A): "Flat 3\nBlock B"`,
+		},
+		{
+			name:    "an unknown country is sent as written",
+			in:      address(vals{input.Country: set("Narnia")}),
+			want:    &Address{Line1: "1 Marina Rd", City: "Lagos", Country: "Narnia"},
+			implied: []string{"billing_address.line2", "billing_address.state", "billing_address.zip_code"},
+			warn:    `billing_address.country: unknown country (give an ISO 3166-1 code such as NG or GB, or an English name); sent as written: "Narnia"`,
 		},
 	}
 	for _, tc := range tests {
@@ -480,6 +611,7 @@ func TestUpdateAddress(t *testing.T) {
 			if diff := cmp.Diff(tc.implied, u.ImpliedClears); diff != "" {
 				t.Errorf("Update() ImpliedClears mismatch (-want +got):\n%s", diff)
 			}
+			checkWarnings(t, n, record(tc.in), u, tc.warn)
 		})
 	}
 }
@@ -493,6 +625,7 @@ func TestUpdateWhole(t *testing.T) {
 		wantID   string
 		wantBody string
 		implied  []string
+		warn     string
 		err      *input.RowError
 	}{
 		{
@@ -562,9 +695,11 @@ func TestUpdateWhole(t *testing.T) {
 			err:  rowErr("billing_address.state", `not valid UTF-8 (byte 0xc3 at offset 0): "\xc3"`),
 		},
 		{
-			name: "tab inside",
-			in:   withID(vals{input.FirstName: set("Ada\tLovelace")}),
-			err:  rowErr("first_name", `contains a tab (U+0009): "Ada\tLovelace"`),
+			name:     "tab inside",
+			in:       withID(vals{input.FirstName: set("Ada\tLovelace")}),
+			wantID:   "c1",
+			wantBody: `{"first_name":"Ada\tLovelace"}`,
+			warn:     `first_name: contains a tab (U+0009): "Ada\tLovelace"`,
 		},
 		{
 			name:     "surrounding tabs and newlines are trimmed",
@@ -573,19 +708,47 @@ func TestUpdateWhole(t *testing.T) {
 			wantBody: `{"first_name":"Ada"}`,
 		},
 		{
-			name: "DEL",
-			in:   address(vals{input.City: set("La\x7fgos")}),
-			err:  rowErr("billing_address.city", `contains control character U+007F: "La\x7fgos"`),
+			name:     "DEL",
+			in:       address(vals{input.City: set("La\x7fgos")}),
+			wantID:   "c1",
+			wantBody: `{"billing_address":{"line1":"1 Marina Rd","line2":"","city":"La` + "\x7f" + `gos","state":"","zip_code":"","country":"NG"}}`,
+			implied:  []string{"billing_address.line2", "billing_address.state", "billing_address.zip_code"},
+			warn:     `billing_address.city: contains control character U+007F: "La\x7fgos"`,
 		},
 		{
-			name: "C1 control",
-			in:   address(vals{input.ZipCode: set("10\u00851")}),
-			err:  rowErr("billing_address.zip_code", `contains control character U+0085: "10\u00851"`),
+			name:     "C1 control",
+			in:       address(vals{input.ZipCode: set("10\u00851")}),
+			wantID:   "c1",
+			wantBody: `{"billing_address":{"line1":"1 Marina Rd","line2":"","city":"Lagos","state":"","zip_code":"10` + "\u0085" + `1","country":"NG"}}`,
+			implied:  []string{"billing_address.line2", "billing_address.state"},
+			warn:     `billing_address.zip_code: contains control character U+0085: "10\u00851"`,
 		},
 		{
-			name: "NUL",
+			name:     "NUL in a name is sent, escaped",
+			in:       withID(vals{input.FirstName: set("An\x00n")}),
+			wantID:   "c1",
+			wantBody: `{"first_name":"An\u0000n"}`,
+			warn:     `first_name: contains a NUL byte (U+0000): "An\x00n"`,
+		},
+		{
+			name: "NUL in an email is not a valid address",
 			in:   withID(vals{input.Email: set("a\x00@example.com")}),
-			err:  rowErr("email", `contains a NUL byte (U+0000): "a\x00@example.com"`),
+			err:  rowErr("email", `not a valid email address: "a\x00@example.com"`),
+		},
+		{
+			name: "NUL in an id breaks the id's rule",
+			in:   vals{input.ID: set("c\x001"), input.FirstName: set("Ada")},
+			err:  rowErr("id", `contains U+0000; only A-Z, a-z, 0-9, "_" and "-" are allowed: "c\x001"`),
+		},
+		{
+			name:     "every warning of a row, in field order",
+			in:       address(vals{input.LastName: set("Smith, Jr."), input.FirstName: set("Ada\tB"), input.Line2: set("Flat 3\nBlock B")}),
+			wantID:   "c1",
+			wantBody: `{"first_name":"Ada\tB","last_name":"Smith, Jr.","billing_address":{"line1":"1 Marina Rd","line2":"Flat 3\nBlock B","city":"Lagos","state":"","zip_code":"","country":"NG"}}`,
+			implied:  []string{"billing_address.state", "billing_address.zip_code"},
+			warn: `first_name: contains a tab (U+0009): "Ada\tB"` + "\n" +
+				`billing_address.line2: contains a line break (U+000A): "Flat 3\nBlock B"` + "\n" +
+				`last_name: contains punctuation, symbols or other characters (the creation endpoint allows only letters, spaces, hyphens and apostrophes in names): "," "." in "Smith, Jr."`,
 		},
 		{
 			name: "bad id reported before other fields",
@@ -593,9 +756,9 @@ func TestUpdateWhole(t *testing.T) {
 			err:  rowErr("id", `contains "/"; only A-Z, a-z, 0-9, "_" and "-" are allowed: "a/b"`),
 		},
 		{
-			name: "first bad field in order wins",
+			name: "a warning never hides a refusal",
 			in:   withID(vals{input.LastName: set("L4"), input.Email: set("nope"), input.Phone: set("x")}),
-			err:  rowErr("last_name", `contains "4"; only letters, spaces, hyphens and apostrophes are allowed: "L4"`),
+			err:  rowErr("email", `not an email address (no "@"): "nope"`),
 		},
 		{
 			name: "unknown value state",
@@ -625,6 +788,7 @@ func TestUpdateWhole(t *testing.T) {
 			if diff := cmp.Diff(tc.implied, u.ImpliedClears); diff != "" {
 				t.Errorf("Update() ImpliedClears mismatch (-want +got):\n%s", diff)
 			}
+			checkWarnings(t, n, record(tc.in), u, tc.warn)
 		})
 	}
 }

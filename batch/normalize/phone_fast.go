@@ -145,6 +145,9 @@ func nationalE164(s, region string) (string, bool) {
 	if len(nsn) < phonenumbers.MIN_LENGTH_FOR_NSN || len(nsn) > phonenumbers.MAX_LENGTH_FOR_NSN || nsn[0] == '0' {
 		return "", false
 	}
+	if len(ccDigits)+len(nsn) > maxE164Digits {
+		return "", false // valid, perhaps, but longer than E.164 allows
+	}
 	nn, err := strconv.ParseUint(nsn, 10, 64)
 	if err != nil {
 		return "", false

@@ -275,7 +275,7 @@ func TestNationalE164AgreesWithParse(t *testing.T) {
 			if !key {
 				continue
 			}
-			if want, reason := n.phoneWith(s, region, nil); reason != "" || got != want {
+			if want, _, reason := n.phoneWith(s, region, "", nil, nil); reason != "" || got != want {
 				t.Errorf("nationalE164(%q, %s) = %q; the full path gives %q, reason %q", s, region, got, want, reason)
 			}
 		}
@@ -485,7 +485,7 @@ func BenchmarkPhoneNationalFull(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, r := n.phoneWith("0803 123 4567", "NG", nil); r != "" {
+		if _, _, r := n.phoneWith("0803 123 4567", "NG", "", nil, nil); r != "" {
 			b.Fatal(r)
 		}
 	}
@@ -505,7 +505,7 @@ func BenchmarkPhoneNationalRegions(b *testing.B) {
 		b.Run(tc.region, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, r := n.phone(tc.number, tc.region); r != "" {
+				if _, _, r := n.phone(tc.number, tc.region, ""); r != "" {
 					b.Fatal(r)
 				}
 			}

@@ -11,39 +11,33 @@ import (
 	"github.com/juicebatch/juicebatch/batch/input"
 )
 
-// clean applies the rules every value gets: UTF-8, trimming, blank, control
-// characters. The Value it returns is Absent, Clear, or Set with trimmed,
-// non-empty text.
-func (n *Normalizer) clean(v input.Value) (input.Value, string) {
+// clean applies the rules every value gets: UTF-8, trimming, blank. The
+// Value it returns is Absent, Clear, or Set with trimmed, non-empty text;
+// reason is why the value makes the row invalid; warning is the problem a
+// control character or byte-order mark inside the text makes (the update
+// endpoint forbids neither, so the value is sent as it is).
+func (n *Normalizer) clean(v input.Value) (val input.Value, reason, warning string) {
 	switch v.State {
 	case input.Absent:
-		return input.Value{}, ""
+		return input.Value{}, "", ""
 	case input.Clear:
-		return input.Value{State: input.Clear}, ""
+		return input.Value{State: input.Clear}, "", ""
 	case input.Set:
 	default:
-		return input.Value{}, fmt.Sprintf("unknown value state %d", v.State)
+		return input.Value{}, fmt.Sprintf("unknown value state %d", v.State), ""
 	}
 	if !utf8.ValidString(v.Text) {
 		i := firstInvalidUTF8(v.Text)
-		return input.Value{}, fmt.Sprintf("not valid UTF-8 (byte 0x%02x at offset %d): %s", v.Text[i], i, quote(v.Text))
+		return input.Value{}, fmt.Sprintf("not valid UTF-8 (byte 0x%02x at offset %d): %s", v.Text[i], i, quote(v.Text)), ""
 	}
 	t := strings.TrimSpace(v.Text)
 	if t == "" {
 		if n.blankClears {
-			return input.Value{State: input.Clear}, ""
+			return input.Value{State: input.Clear}, "", ""
 		}
-		return input.Value{}, ""
+		return input.Value{}, "", ""
 	}
-	for _, r := range t {
-		if isControl(r) {
-			return input.Value{}, fmt.Sprintf("contains %s: %s", describeControl(r), quote(t))
-		}
-		if r == byteOrderMark {
-			return input.Value{}, fmt.Sprintf("contains a byte-order mark (U+FEFF; were two files joined?): %s", quote(t))
-		}
-	}
-	return input.Value{State: input.Set, Text: t}, ""
+	return input.Value{State: input.Set, Text: t}, "", controlWarning(t)
 }
 
 func firstInvalidUTF8(s string) int {
@@ -71,7 +65,7 @@ func describeControl(r rune) string {
 	case '\t':
 		return "a tab (U+0009)"
 	case '\n':
-		return "a line break (U+000A); put a second address line in billing_address.line2"
+		return "a line break (U+000A)"
 	case '\r':
 		return "a carriage return (U+000D)"
 	case 0:
@@ -122,19 +116,6 @@ func describeRune(r rune) string {
 		return strconv.Quote(string(r))
 	}
 	return fmt.Sprintf("%U", r)
-}
-
-// checkName applies the provider's rule for first and last names.
-func checkName(s string) string {
-	for _, r := range s {
-		if !isNameChar(r) {
-			return fmt.Sprintf("contains %s; only letters, spaces, hyphens and apostrophes are allowed: %s", describeRune(r), quote(s))
-		}
-	}
-	if n := utf8.RuneCountInString(s); n > maxNameRunes {
-		return fmt.Sprintf("longer than %d characters (%d): %s", maxNameRunes, n, quote(s))
-	}
-	return ""
 }
 
 func isNameChar(r rune) bool {
@@ -277,8 +258,10 @@ func isHostChar(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.M, r)
 }
 
-// unknownCountry is the reason for a country value that resolves to nothing.
-func (n *Normalizer) unknownCountry(s string) string {
+// unknownCountry is the warning for a country value that resolves to
+// nothing: the problem (grouped in the report's reasons) and the detail.
+func (n *Normalizer) unknownCountry(s string) (problem, detail string) {
+	const sent = "; sent as written"
 	if codes := n.countries.ambiguous[countryKey(s)]; len(codes) > 0 {
 		var b strings.Builder
 		for i, code := range codes {
@@ -287,10 +270,10 @@ func (n *Normalizer) unknownCountry(s string) string {
 			}
 			fmt.Fprintf(&b, "%s (%s)", n.countries.names[code], code)
 		}
-		return fmt.Sprintf("ambiguous country %s: %s", quote(s), b.String())
+		return "ambiguous country (" + b.String() + ")" + sent, quote(s)
 	}
 	if name, code, ok := n.countries.suggestion(s); ok {
-		return fmt.Sprintf("unknown country %s (did you mean %s, %s)", quote(s), name, code)
+		return fmt.Sprintf("unknown country (did you mean %s, %s)%s", name, code, sent), quote(s)
 	}
-	return fmt.Sprintf("unknown country %s; give an ISO 3166-1 code such as NG or GB, or an English name", quote(s))
+	return "unknown country (give an ISO 3166-1 code such as NG or GB, or an English name)" + sent, quote(s)
 }

@@ -340,6 +340,9 @@ func printSummary(w io.Writer, res *batch.Result) {
 			if len(sm.ImpliedClears) > 0 {
 				fmt.Fprintf(w, "    billing_address is replaced whole: %s sent as \"\" (cleared)\n", strings.Join(sm.ImpliedClears, ", "))
 			}
+			for _, warn := range sm.Warnings {
+				fmt.Fprintf(w, "    warning: %s\n", strings.ReplaceAll(warn, "\n", "; "))
+			}
 		}
 	} else {
 		fmt.Fprintf(w, "requests %d (retries %d, rate-limited %d); budget %s: %d used, %d left\n",
@@ -352,6 +355,7 @@ func printSummary(w io.Writer, res *batch.Result) {
 	if b := s.Backlog; b != nil {
 		fmt.Fprintf(w, "%s\n", backlogLine(*b, s.FinishedAt))
 	}
+	printReasons(w, s)
 	if res.StaleKeys > 0 {
 		fmt.Fprintf(w, "%d updates were re-sent with keys older than the server keeps them (24 h)\n", res.StaleKeys)
 	}
@@ -410,4 +414,40 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// shownReasons is how many reasons of each list the terminal summary
+// prints; summary.json has more.
+const shownReasons = 5
+
+// printReasons prints why rows were invalid or rejected, and what rows
+// were warned about, grouped as in summary.json: "212 rows: phone_number:
+// not a valid number for NG, e.g. row 17".
+func printReasons(w io.Writer, s report.Summary) {
+	list := func(title string, rs []report.Reason) {
+		if len(rs) == 0 {
+			return
+		}
+		fmt.Fprintln(w, title)
+		for i, r := range rs {
+			if i == shownReasons {
+				fmt.Fprintf(w, "  ... and %d more in summary.json\n", len(rs)-shownReasons)
+				break
+			}
+			rows := plural(r.Count, "row")
+			if r.Outcome != "" {
+				rows += " " + r.Outcome
+			}
+			what := r.Problem
+			if r.Field != "" {
+				what = r.Field + ": " + what
+			}
+			fmt.Fprintf(w, "  %s: %s, e.g. row %d\n", rows, what, r.ExampleRow)
+		}
+	}
+	list("why rows were invalid or rejected:", s.Reasons)
+	if s.Warnings > 0 {
+		list(fmt.Sprintf("warnings (%s with values the update endpoint allows but that look wrong; --strict-values refuses them):",
+			plural(s.Warnings, "row")), s.WarningReasons)
+	}
 }

@@ -55,6 +55,7 @@ type runFlags struct {
 	columns       stringList
 	format        string
 	strict        bool
+	strictValues  bool
 	emptyClears   bool
 	phoneRegion   string
 	baseURL       string
@@ -112,6 +113,7 @@ func (f *runFlags) register(fs *flag.FlagSet, std stdio, cmd string) {
 	fs.Var(&f.columns, "column", "map one column: \"Header=field\" (repeatable)")
 	fs.StringVar(&f.format, "format", "", "input format: csv or ndjson (default: from the extension)")
 	fs.BoolVar(&f.strict, "strict", false, "make columns that map to no field a fatal error")
+	fs.BoolVar(&f.strictValues, "strict-values", false, "make every warning (names with digits or punctuation, control characters, a phone of another country...) refuse its row as invalid")
 	fs.BoolVar(&f.emptyClears, "empty-clears", false, "an empty CSV cell clears its field (default: no change)")
 	fs.StringVar(&f.phoneRegion, "phone-region", "", "country for national-format phone numbers when a row has no billing_address.country (e.g. NG, GB)")
 	fs.StringVar(&f.baseURL, "base-url", envOr("JUICEBATCH_BASE_URL", api.DefaultBaseURL), "API base `URL` (env JUICEBATCH_BASE_URL); http:// only to loopback")
@@ -143,7 +145,7 @@ func (f *runFlags) register(fs *flag.FlagSet, std stdio, cmd string) {
 func (f *runFlags) config(files []string, std stdio) (batch.Config, error) {
 	cfg := batch.Config{
 		Input: files[0], Stdin: std.in, Format: f.format,
-		EmptyClears: f.emptyClears, Strict: f.strict, PhoneRegion: f.phoneRegion,
+		EmptyClears: f.emptyClears, Strict: f.strict, PhoneRegion: f.phoneRegion, StrictValues: f.strictValues,
 		BaseURL: f.baseURL, AuthScheme: f.authScheme, UserAgent: "juicebatch/" + version,
 		Rate: f.rate, Concurrency: f.concurrency, Timeout: f.timeout, MaxRetries: f.maxRetries,
 		DailyBudget: f.dailyBudget, Wait: f.wait, Full: f.full, NewRun: f.newRun, Grace: f.grace,

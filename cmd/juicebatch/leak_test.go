@@ -73,13 +73,15 @@ func (rs *recordingSandbox) seen() []string {
 }
 
 // rowWant is one line of results.csv: its outcome and, for an invalid row,
-// what its error says after the file name: ":LINE: FIELD: reason".
+// what its error says after the file name: ":LINE: FIELD: reason"; for a
+// row sent with a warning, what its warnings begin with.
 type rowWant struct {
-	outcome, err string
+	outcome, err, warn string
 }
 
 func upd() rowWant                  { return rowWant{outcome: "updated"} }
-func invalid(err string) rowWant    { return rowWant{"invalid", err} }
+func invalid(err string) rowWant    { return rowWant{outcome: "invalid", err: err} }
+func warned(warn string) rowWant    { return rowWant{outcome: "updated", warn: warn} }
 func sentTo(ids ...string) []string { return ids }
 
 // corpusCases says, for every file of the corpus, what apply does with it.
@@ -107,15 +109,19 @@ var corpusCases = []struct {
 	{file: "blank_lines_only.csv", code: exitFatal, stderr: ": file is empty: a CSV file needs a header line"},
 	{file: "blank_lines_only.ndjson", code: exitOK, rows: []rowWant{}},
 	{file: "bom_mid.csv", code: exitRowsBad, rows: []rowWant{upd(),
-		invalid(`:3: id: contains a byte-order mark (U+FEFF; were two files joined?): "\ufeffbm-2"`),
-		invalid(`:4: email: contains a byte-order mark (U+FEFF; were two files joined?)`),
-		invalid(`:5: billing_address.city: contains a byte-order mark (U+FEFF; were two files joined?)`)}, sent: sentTo("bm-1")},
+		invalid(`:3: id: contains U+FEFF; only A-Z, a-z, 0-9, "_" and "-" are allowed: "\ufeffbm-2"`),
+		warned(`email: contains a byte-order mark (U+FEFF; were two files joined?)`),
+		warned(`billing_address.city: contains a byte-order mark (U+FEFF; were two files joined?)`)}, sent: sentTo("bm-1", "bm-3", "bm-4")},
 	{file: "bom_twice.csv", code: exitOK, rows: []rowWant{upd()}, sent: sentTo("bt-1")},
 	{file: "bom_utf16be.csv", code: exitFatal, stderr: ": file is UTF-16; save it as UTF-8"},
 	{file: "bom_utf16le.ndjson", code: exitFatal, stderr: ": file is UTF-16; save it as UTF-8"},
 	{file: "bom_utf8.ndjson", code: exitOK, rows: []rowWant{upd()}, sent: sentTo("bn-1")},
 	{file: "bom_utf8_crlf.csv", code: exitOK, rows: []rowWant{upd(), upd()}, sent: sentTo("bom-1", "bom-2")},
-	{file: "control_chars.csv", code: exitRowsBad, rows: []rowWant{
+	{file: "control_chars.csv", code: exitOK, rows: []rowWant{
+		warned(`first_name: contains a NUL byte (U+0000): "An\x00n"`),
+		warned(`billing_address.line1: contains a line break (U+000A)`),
+		warned(`first_name: contains control character U+001B`), upd()}, sent: sentTo("cc-1", "cc-2", "cc-3", "cc-4")},
+	{file: "control_chars.csv", args: []string{"--strict-values"}, code: exitRowsBad, rows: []rowWant{
 		invalid(`:2: first_name: contains a NUL byte (U+0000): "An\x00n"`),
 		invalid(`:3: billing_address.line1: contains a line break (U+000A)`),
 		invalid(`:5: first_name: contains control character U+001B`), upd()}, sent: sentTo("cc-4")},
@@ -139,7 +145,7 @@ var corpusCases = []struct {
 		invalid(`:1: id: contains "/"`), invalid(`:2: id: contains "."`), invalid(`:3: id: contains "."`),
 		invalid(`:4: id: contains "%"`), invalid(`:5: id: contains "?"`), invalid(`:6: id: contains "#"`),
 		invalid(`:7: id: contains a space`), invalid(`:8: id: longer than 64 characters (300)`),
-		invalid(`:9: id: contains a NUL byte (U+0000)`), invalid(`:10: id: missing`),
+		invalid(`:9: id: contains U+0000`), invalid(`:10: id: missing`),
 		invalid(`:11: id: must be a string, got number`), upd()}, sent: sentTo("ok-n")},
 	{file: "invalid_utf8.csv", code: exitRowsBad, stderr: "ignoring columns not mapped to any field: notes", rows: []rowWant{upd(),
 		invalid(":3: first_name: not valid UTF-8"), invalid(":4: notes: not valid UTF-8"), invalid(":5: id: not valid UTF-8"), upd()},
@@ -303,6 +309,9 @@ func checkCorpusReport(t *testing.T, reportDir, path string, want []rowWant) {
 		}
 		if w.err != "" && !strings.HasPrefix(r[6], path+w.err) {
 			t.Errorf("row %s error %q; want it to begin %q", r[0], r[6], path+w.err)
+		}
+		if got := r[7]; !strings.HasPrefix(got, w.warn) || (w.warn == "") != (got == "") {
+			t.Errorf("row %s warnings %q; want them to begin %q", r[0], got, w.warn)
 		}
 	}
 }

@@ -1,0 +1,232 @@
+package batch_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/juicebatch/juicebatch/batch"
+	"github.com/juicebatch/juicebatch/report"
+	"github.com/juicebatch/juicebatch/sandbox"
+)
+
+// warnedCSV holds the values a realistic CRM export has that the update
+// endpoint accepts but the creation endpoint's rules (or a suspicious eye)
+// would not: names with a comma and a period, quotes, a digit; a two-line
+// line2; a NUL byte; a tab.
+const warnedCSV = "id,first_name,last_name,email,billing_address.line1,billing_address.line2,billing_address.city,billing_address.country\n" +
+	"w-1,John,\"Smith, Jr.\",,,,,\n" +
+	"w-2,\"Robert \"\"Bob\"\"\",Okafor,,,,,\n" +
+	"w-3,Seán Changed2,,,,,,\n" +
+	"w-4,,,,1 Marina Rd,\"Flat 3\nBlock B\",Lagos,NG\n" +
+	"w-5,An\x00n,,,,,,\n" +
+	"w-6,,Love\tlace,,,,,\n" +
+	"w-7,Ada,,ada@example.com,,,,\n"
+
+// TestWarnedValuesAreSentAsGiven is the issue's end-to-end check: every
+// such row is sent, the sandbox holds exactly the value sent (a line break
+// stays a line break), the run exits 0, and results.csv and summary.json
+// carry the warnings.
+func TestWarnedValuesAreSentAsGiven(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config(h.file("warned.csv", warnedCSV))
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Apply: %v\nlogs:\n%s", err, h.logs)
+	}
+	if got := batch.ExitCode(res, err); got != batch.ExitOK {
+		t.Fatalf("exit code = %d; want 0\n%q", got, h.results(cfg))
+	}
+	get := func(id string) sandbox.Customer {
+		c, ok := h.sb.Customer(id)
+		if !ok {
+			t.Fatalf("sandbox has no %s", id)
+		}
+		return c
+	}
+	checks := []struct {
+		id, got, want string
+	}{
+		{"w-1", get("w-1").LastName, "Smith, Jr."},
+		{"w-2", get("w-2").FirstName, `Robert "Bob"`},
+		{"w-3", get("w-3").FirstName, "Seán Changed2"},
+		{"w-4", get("w-4").BillingAddress.Line2, "Flat 3\nBlock B"},
+		{"w-5", get("w-5").FirstName, "An\x00n"},
+		{"w-6", get("w-6").LastName, "Love\tlace"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("sandbox %s = %q; want %q, as sent", c.id, c.got, c.want)
+		}
+	}
+	rows := h.results(cfg)
+	if got, want := outcomes(rows), []string{"updated", "updated", "updated", "updated", "updated", "updated", "updated"}; !slices.Equal(got, want) {
+		t.Fatalf("outcomes = %v; want %v", got, want)
+	}
+	wantWarn := []string{
+		`last_name: contains punctuation, symbols or other characters`,
+		`first_name: contains punctuation, symbols or other characters`,
+		`first_name: contains a digit`,
+		`billing_address.line2: contains a line break (U+000A): "Flat 3\nBlock B"`,
+		`first_name: contains a NUL byte (U+0000): "An\x00n"`,
+		`last_name: contains a tab (U+0009): "Love\tlace"`,
+		"",
+	}
+	for i, w := range wantWarn {
+		if got := rows[i][7]; !strings.HasPrefix(got, w) || (w == "") != (got == "") {
+			t.Errorf("row %d warnings = %q; want %q", i+1, got, w)
+		}
+		if rows[i][6] != "" {
+			t.Errorf("row %d error = %q; want none", i+1, rows[i][6])
+		}
+	}
+	s := h.summary(cfg)
+	if s.Warnings != 6 || len(s.Reasons) != 0 || len(s.WarningReasons) != 6 {
+		t.Errorf("summary warnings %d, reasons %v, warning_reasons %d; want 6, none, 6", s.Warnings, s.Reasons, len(s.WarningReasons))
+	}
+}
+
+// TestStrictValuesRefusesWarnedRows: with --strict-values the same rows are
+// invalid, with the warning's text as their error, and nothing is sent for
+// them. It is a run of its own, not a resume of the lenient one.
+func TestStrictValuesRefusesWarnedRows(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	path := h.file("warned.csv", warnedCSV)
+	lenient := h.config(path)
+	if _, err := batch.Plan(context.Background(), lenient); err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	lenientRows := h.results(lenient)
+
+	cfg := h.config(path)
+	cfg.StrictValues = true
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if got := batch.ExitCode(res, err); got != batch.ExitRowsBad {
+		t.Errorf("exit code = %d; want 3", got)
+	}
+	rows := h.results(cfg)
+	want := []string{"invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "updated"}
+	if got := outcomes(rows); !slices.Equal(got, want) {
+		t.Fatalf("outcomes = %v; want %v", got, want)
+	}
+	for i := range 6 {
+		first, _, _ := strings.Cut(lenientRows[i][7], "\n")
+		if want := "DIR/warned.csv:" + lenientLine(i) + ": " + first; strings.Replace(rows[i][6], h.dir+"/", "DIR/", 1) != want {
+			t.Errorf("row %d error = %q; want %q (plan's first warning)", i+1, rows[i][6], want)
+		}
+	}
+	if paths := h.seen(); len(paths) != 1 || paths[0].Path != "/customers/w-7" {
+		t.Errorf("server saw %v; want only w-7", paths)
+	}
+	s := h.summary(cfg)
+	if len(s.Reasons) == 0 || s.Reasons[0].Outcome != "invalid" {
+		t.Errorf("reasons = %+v; want the refused warnings", s.Reasons)
+	}
+}
+
+// lenientLine is the line row i (0-based) of warnedCSV starts on.
+func lenientLine(i int) string {
+	lines := []string{"2", "3", "4", "5", "7", "8"} // row 4's line2 spans two lines
+	return lines[i]
+}
+
+// TestPlanListsWarnings: plan's results.csv and its samples carry the
+// warnings.
+func TestPlanListsWarnings(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config(h.file("warned.csv", warnedCSV))
+	res, err := batch.Plan(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	if len(res.Samples) == 0 || len(res.Samples[0].Warnings) != 1 ||
+		!strings.HasPrefix(res.Samples[0].Warnings[0], "row 1: last_name: contains punctuation") {
+		t.Errorf("samples = %+v; want the first one's warning", res.Samples)
+	}
+	rows := h.results(cfg)
+	if rows[3][7] != `billing_address.line2: contains a line break (U+000A): "Flat 3\nBlock B"` {
+		t.Errorf("plan row 4 warnings = %q", rows[3][7])
+	}
+	if s := h.summary(cfg); s.Warnings != 6 {
+		t.Errorf("plan summary warnings = %d; want 6", s.Warnings)
+	}
+}
+
+// TestWarningsSurviveResume: a row finished in an earlier invocation keeps
+// its warnings in the report of a later one (they are kept in the state,
+// not recomputed).
+func TestWarningsSurviveResume(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config(h.file("warned.csv", warnedCSV))
+	if _, err := batch.Apply(context.Background(), cfg); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	first := h.results(cfg)
+	if _, err := batch.Apply(context.Background(), cfg); err != nil {
+		t.Fatalf("Apply again: %v", err)
+	}
+	again := h.results(cfg)
+	for i := range first {
+		if again[i][7] != first[i][7] {
+			t.Errorf("row %d warnings after the second invocation = %q; want %q", i+1, again[i][7], first[i][7])
+		}
+	}
+}
+
+// reasonsCSV gives the report's reasons something to group: several rows
+// of one problem with different values, a rejected row, warnings.
+const reasonsCSV = "id,first_name,phone_number,email,billing_address.line1,billing_address.city,billing_address.country\n" +
+	"r-1,Ada,0803 12,,,,\n" +
+	"r-2,Bo,0803 99,,,,\n" +
+	"r-3,Cy,,bob@,,,\n" +
+	"r-4,Di,0700 1,,,,\n" +
+	"r-5,\"Smith, Jr.\",,,,,\n" +
+	"r-6,Ed,,,1 A St,Lagos,Nigerai\n" +
+	"r-7,Fy,,,,,\n"
+
+// TestReasonsGolden: summary.json's reasons group rows by field and kind of
+// problem, with one example each; the golden files are the report as a
+// user gets it.
+func TestReasonsGolden(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config(h.file("reasons.csv", reasonsCSV))
+	cfg.PhoneRegion = "NG"
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if got := batch.ExitCode(res, err); got != batch.ExitRowsBad {
+		t.Errorf("exit code = %d; want 3", got)
+	}
+	checkGolden(t, "apply-reasons", cfg, map[string]string{"failed.csv": report.FailedCSVName})
+}
+
+// TestStrictValuesIsItsOwnRun: --strict-values changes outcomes, so the same
+// file with it is another run, not a resume that would carry over rows the
+// lenient run sent.
+func TestStrictValuesIsItsOwnRun(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	path := h.file("warned.csv", warnedCSV)
+	lenient := h.config(path)
+	if _, err := batch.Apply(context.Background(), lenient); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	first := h.summary(lenient)
+	strict := h.config(path)
+	strict.StrictValues = true
+	if _, err := batch.Apply(context.Background(), strict); err != nil {
+		t.Fatalf("Apply --strict-values: %v", err)
+	}
+	second := h.summary(strict)
+	if first.RunID == second.RunID {
+		t.Errorf("run id %s for both; want --strict-values to start a run of its own", first.RunID)
+	}
+	want := []string{"invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "unchanged"}
+	if got := outcomes(h.results(strict)); !slices.Equal(got, want) {
+		t.Errorf("outcomes with --strict-values after a lenient run = %v; want %v", got, want)
+	}
+}

@@ -169,9 +169,9 @@ func TestStatsOnTheWire(t *testing.T) {
 			t.Fatalf("step %d = %d %s; want %d", i, r.status, r.body, st.want)
 		}
 	}
-	e.get("/customers/" + exampleID) // inspection is not counted
+	e.get("/customers/" + exampleID) // a read, not an update request
 	r := e.send(e.request(context.Background(), http.MethodGet, "/_sandbox/stats", "", nil))
-	want := `{"requests_by_status":{"200":3,"401":1,"422":1,"429":1},"applied_updates":2,"replays":1,"rate_limited":1,"duplicate_applications":0,"dropped_connections":0}` + "\n"
+	want := `{"requests_by_status":{"200":3,"401":1,"422":1,"429":1},"applied_updates":2,"replays":1,"rate_limited":1,"duplicate_applications":0,"dropped_connections":0,"reads":1,"reads_rate_limited":0,"reads_by_status":{"200":1},"edits":0}` + "\n"
 	if r.status != 200 || string(r.body) != want {
 		t.Errorf("GET /_sandbox/stats = %d %s; want 200 %s", r.status, r.body, want)
 	}

@@ -32,6 +32,14 @@ func TestLoadCustomers(t *testing.T) {
 				{ID: "c3", BillingAddress: &Address{Line1: "2 Rd", City: "Lagos"}},
 			},
 		},
+		{
+			name: "a GET /customers page's records load, their times ignored",
+			in: `[{"id":"a","first_name":null,"last_name":null,"email":null,"phone_number":null,` +
+				`"billing_address":{"line1":"1 Rd","line2":null,"city":"Lagos","state":null,"zip_code":null,"country":"NG"},` +
+				`"created_at":"2026-11-27T11:59:59Z","updated_at":null}]`,
+			want: []Customer{{ID: "a", BillingAddress: &Address{Line1: "1 Rd", City: "Lagos", Country: "NG"}}},
+		},
+		{name: "created_at not a string", in: `[{"id":"a","created_at":5}]`, wantErr: "customers: [0].created_at: must be a string"},
 		{name: "empty array", in: `[]`, want: []Customer{}},
 		{name: "not an array", in: `{"id":"a"}`, wantErr: "customers: want a JSON array of customer objects"},
 		{name: "broken JSON", in: `[{"id":"a"}`, wantErr: "customers: want a JSON array of customer objects"},

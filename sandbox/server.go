@@ -29,7 +29,9 @@ type Options struct {
 	// Customers seeds the store. nil seeds the one example customer of the
 	// API document (id 6f7e1e7f-93d1-4fcc-b7a4-738f869615c8); an empty,
 	// non-nil slice seeds none. Ids must pass [ValidID] and be unique;
-	// values follow the rules of [LoadCustomers].
+	// values follow the rules of [LoadCustomers]. They are created in this
+	// order, one second apart, ending a second before Clock's time at New,
+	// so the read endpoints' created_at order is this order.
 	Customers []Customer
 	// CreateUnknown makes a PATCH to an unknown id create the customer
 	// (then apply the update) instead of answering 404.

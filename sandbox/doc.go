@@ -118,7 +118,9 @@
 //     details.billing_address); line1, city and country must not be empty;
 //     country is two upper-case letters; any other key is an unknown field.
 //
-// A 200 answers {"data": <full record>}.
+// A 200 answers {"data": <full record>} in the update endpoint's own shape:
+// "" for an empty string field, null for no address, no created_at or
+// updated_at. (The read endpoints show records their way; see Reads.)
 //
 // # Reads
 //

@@ -47,6 +47,14 @@ type task struct {
 	since time.Time
 	// lastErr is the last retryable failure, for the report if retries run out.
 	lastErr string
+	// refreshed is true when the customer's live record was read and
+	// differs from the update (see refresh.go): the state's memory no
+	// longer decides, and livePrev (the live fields' digest) goes into the
+	// key in place of the last applied digest. diffs are the differing
+	// fields, for plan.
+	refreshed bool
+	livePrev  []byte
+	diffs     []string
 }
 
 // produce is the main pass: it reads the input, carries over rows a resumed

@@ -29,6 +29,7 @@ type Snapshot struct {
 	Done, Total int
 	Outcomes    map[string]int
 	Requests    int
+	Reads       int // read requests (GET), apart from Requests
 	Retries     int
 	RateLimited int
 	// BudgetLeft is what is left of today's budget for this key (-1 when
@@ -55,6 +56,7 @@ func (r *runner) snapshot() Snapshot {
 	s := Snapshot{
 		Command: r.cmd, Done: done, Total: -1, Outcomes: outcomes,
 		Requests:    int(r.requests.Load()),
+		Reads:       r.readCount(),
 		Retries:     int(r.retries.Load()),
 		RateLimited: int(r.rateLimited.Load()),
 		BudgetLeft:  -1,

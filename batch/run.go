@@ -74,6 +74,9 @@ type Result struct {
 	// KeyFingerprint identifies the API key (its test_/live_ prefix and a
 	// short hash), "" when there was none.
 	KeyFingerprint string
+	// UnchangedByRead counts updates found unchanged by reading the live
+	// record (--refresh, verify's matches).
+	UnchangedByRead int
 }
 
 // Sample is one update plan would send.
@@ -82,6 +85,9 @@ type Sample struct {
 	ID            string
 	Body          string
 	ImpliedClears []string
+	// Diffs are the fields the live record holds otherwise
+	// ("email: old → new"), when it was read.
+	Diffs []string
 }
 
 // AuthError is a 401 or 403: the key is wrong, expired, or for the other
@@ -129,6 +135,7 @@ type runner struct {
 	norm   *normalize.Normalizer
 	client *api.Client
 	pacer  *ratelimit.Pacer
+	rf     *refresher // reads of live records (refresh.go); nil: none
 	scope  string
 	fp     string
 	salt   []byte
@@ -204,6 +211,9 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.pacer = ratelimit.NewPacer(cfg.Rate, r.clock, recent)
 	r.rl = store.RunLog(r.run.ID)
+	if r.rf, err = r.newRefresher(cfg.Refresh); err != nil {
+		return nil, err
+	}
 	return r.execute(ctx)
 }
 
@@ -230,6 +240,10 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Key != "" {
 		r.fp = api.Fingerprint(string(cfg.Key))
 		r.scope = scopeFor(cfg, base.String(), r.fp)
+		// With a key, plan can read the live records (--refresh).
+		if r.client, err = r.newClient(); err != nil {
+			return nil, err
+		}
 	} else if r.state != nil {
 		r.scope, err = r.guessScope(base.String())
 		if err != nil {
@@ -250,6 +264,9 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.plan.close()
 	if err := r.startRun(); err != nil {
+		return nil, err
+	}
+	if r.rf, err = r.newRefresher(cfg.Refresh); err != nil {
 		return nil, err
 	}
 	return r.execute(ctx)
@@ -332,8 +349,8 @@ func (r *runner) startRun() error {
 	// A run is found under its identity, or under a later generation of it
 	// ("ID.2", ...) that --new-run started.
 	runs := r.store
-	if r.cmd == report.CommandPlan {
-		runs = r.state // plan names the run apply would resume
+	if r.cmd != report.CommandApply {
+		runs = r.state // plan and verify name the run apply would resume
 	}
 	var prev checkpoint.Run
 	latest, gen := "", 1
@@ -347,7 +364,11 @@ func (r *runner) startRun() error {
 		}
 		latest, prev = run.ID, run
 	}
-	if latest != "" && !r.cfg.NewRun {
+	// --refresh all re-reads every customer: a finished run of the same
+	// input is not resumed (it would carry its rows over unread) but
+	// followed by a new generation.
+	recheck := r.cfg.Refresh == RefreshAll && prev.Status == "finished" && r.cmd == report.CommandApply
+	if latest != "" && !r.cfg.NewRun && !recheck {
 		r.run = prev
 		r.resume = r.cmd == report.CommandApply
 		r.run.Status = "running"

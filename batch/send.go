@@ -400,6 +400,9 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	if err := r.recordOutcome(d.outcome, res.Status, d.err, applied, withAttempts(t)); err != nil {
 		return r.abandon(t, &StateError{Err: err}), false
 	}
+	if err := r.rememberOutcome(t, d.outcome, res.Status, d.err); err != nil {
+		return r.abandon(t, &StateError{Err: err}), false
+	}
 	return result{t: t, kind: vDone}, false
 }
 
@@ -437,7 +440,7 @@ func (r *runner) prepare(t *task) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if ok && !r.cfg.Full && sameAsApplied(t, applied) {
+	if ok && !r.cfg.Full && !t.refreshed && sameAsApplied(t, applied) {
 		return true, r.finishRows(outUnchanged, 0, "", t.rows...)
 	}
 	b, err := t.body.MarshalJSON()
@@ -447,7 +450,9 @@ func (r *runner) prepare(t *task) (bool, error) {
 	t.json = b
 	if t.key == "" {
 		var prev []byte
-		if ok {
+		if t.refreshed {
+			prev = t.livePrev
+		} else if ok {
 			prev = applied.Digest[:]
 		}
 		t.key = IdempotencyKey(r.salt, r.scope, t.id, b, prev)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,8 @@ type liveEnv struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	sb    *sandbox.Server
+	seen  []string // "METHOD path" of every request, in arrival order
+	gate  func(*http.Request) // when set, sees every request before the sandbox
 	logs  *syncBuffer
 }
 
@@ -45,7 +48,12 @@ func newLiveEnv(t *testing.T, seeds []sandbox.Customer) *liveEnv {
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		sb := e.sb
+		e.seen = append(e.seen, r.Method+" "+r.URL.Path)
+		gate := e.gate
 		e.mu.Unlock()
+		if gate != nil {
+			gate(r)
+		}
 		sb.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.srv.Close)
@@ -436,5 +444,58 @@ func TestPlanRefreshShowsLiveDiffs(t *testing.T) {
 		if len(sm.Diffs) != 1 || sm.Diffs[0] != want {
 			t.Errorf("sample %d diffs %q; want [%q]", i, sm.Diffs, want)
 		}
+	}
+}
+
+// TestWritesDoNotWaitForReads: rows the state decides go to the writers
+// while reads for other rows are outstanding. The server holds every read
+// until the five writes that need none have arrived: if those writes waited
+// for reads, the run would stall, and the held read gives up after 20 s.
+func TestWritesDoNotWaitForReads(t *testing.T) {
+	e := newLiveEnv(t, seedCustomers(10))
+	known := exportCSV(5, func(i int) string { return fmt.Sprintf("first-%03d@example.com", i) })
+	cfg := e.config(e.file("first.csv", known))
+	cfg.Refresh = batch.RefreshNone
+	if _, err := batch.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	// Rows 1-5 changed (the state has them: no read); rows 6-10 are new to
+	// the state (auto reads them), and come first in the file.
+	var b strings.Builder
+	lines := strings.Split(strings.TrimSpace(exportCSV(10, func(i int) string { return fmt.Sprintf("second-%03d@example.com", i) })), "\n")
+	b.WriteString(lines[0] + "\n")
+	for _, l := range append(lines[6:], lines[1:6]...) {
+		b.WriteString(l + "\n")
+	}
+	cfg = e.config(e.file("second.csv", b.String()))
+	writes := make(chan struct{})
+	var once sync.Once
+	var patches atomic.Int32
+	var stalled atomic.Bool
+	e.mu.Lock()
+	e.gate = func(r *http.Request) {
+		switch r.Method {
+		case http.MethodPatch:
+			if patches.Add(1) == 5 {
+				once.Do(func() { close(writes) })
+			}
+		case http.MethodGet:
+			select {
+			case <-writes:
+			case <-time.After(20 * time.Second): // a failure guard, not a synchronization
+				stalled.Store(true)
+			}
+		}
+	}
+	e.mu.Unlock()
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stalled.Load() {
+		t.Error("a read was held 20 s waiting for writes that needed no read: writes waited for reads")
+	}
+	if res.Summary.Outcomes["updated"] != 10 || res.Summary.Reads != 5 {
+		t.Errorf("outcomes %v, %d reads; want 10 updated after 5 reads", res.Summary.Outcomes, res.Summary.Reads)
 	}
 }

@@ -35,7 +35,7 @@ type liveEnv struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	sb    *sandbox.Server
-	seen  []string // "METHOD path" of every request, in arrival order
+	seen  []string            // "METHOD path" of every request, in arrival order
 	gate  func(*http.Request) // when set, sees every request before the sandbox
 	logs  *syncBuffer
 }

@@ -27,6 +27,10 @@ const (
 // read ready while one is answered.
 const readWorkers = 4
 
+// maxListingAge is how long a listing is trusted: one run, and never more
+// than a day.
+const maxListingAge = 24 * time.Hour
+
 // refresher reads live records before rows are written, for --refresh and
 // verify: it decides which rows need a read, reads them through a
 // live.Reader (list pages or single GETs, as live.Choose says), and turns
@@ -58,6 +62,7 @@ type refresher struct {
 	complete bool // every page read: an id not listed does not exist
 	gaveUp   bool // listing stopped (page limit, error): single reads from here
 	pages    int
+	listedAt time.Time // when the first page was asked for
 	pageMu   sync.Mutex
 
 	// The queue of rows waiting on a read (apply over a file).
@@ -249,7 +254,7 @@ func (f *refresher) pop(ctx context.Context) (*task, bool) {
 // route is the producer's hook: it settles a row by a remembered rejection,
 // sends it on when it needs no read, or reads (queued, or inline).
 func (f *refresher) route(ctx context.Context, t *task) bool {
-	need, settled, err := f.r.checkRejected(t, f)
+	need, settled, retry, err := f.r.checkRejected(t, f)
 	if err != nil {
 		f.r.fatal(&StateError{Err: err})
 		return false
@@ -257,7 +262,7 @@ func (f *refresher) route(ctx context.Context, t *task) bool {
 	if settled {
 		return true
 	}
-	if !need {
+	if !need && !retry {
 		need, err = f.needsRead(t)
 		if err != nil {
 			f.r.fatal(&StateError{Err: err})
@@ -300,8 +305,17 @@ func (f *refresher) lookup(ctx context.Context, id string) (live.Record, bool, e
 		for {
 			f.listMu.RLock()
 			rec, ok := f.listed[id]
-			complete, gaveUp := f.complete, f.gaveUp
+			complete, gaveUp, started := f.complete, f.gaveUp, f.listedAt
 			f.listMu.RUnlock()
+			if !gaveUp && !started.IsZero() && f.r.clock.Since(started) > maxListingAge {
+				// A long run (--wait over days) does not trust a listing
+				// older than a day: what is left is read one by one.
+				f.listMu.Lock()
+				f.gaveUp, f.complete, f.listed = true, false, map[string]live.Record{}
+				f.listMu.Unlock()
+				f.r.log.Info("the listing is more than a day old; the rest is read one by one")
+				continue
+			}
 			switch {
 			case ok:
 				return rec, true, nil
@@ -340,6 +354,11 @@ func (f *refresher) nextPage(ctx context.Context) error {
 		f.listMu.Unlock()
 		f.r.log.Info("the listing reached its limit before the end of the account; the rest is read one by one", "pages", pages)
 		return nil
+	}
+	if pages == 0 {
+		f.listMu.Lock()
+		f.listedAt = f.r.clock.Now()
+		f.listMu.Unlock()
 	}
 	p, err := f.reader.ListPage(ctx, after)
 	if err != nil {
@@ -492,7 +511,7 @@ func (r *runner) route(ctx context.Context, t *task, out func(*task) bool) bool 
 	if r.rf != nil {
 		return r.rf.route(ctx, t)
 	}
-	_, settled, err := r.checkRejected(t, nil)
+	_, settled, _, err := r.checkRejected(t, nil)
 	if err != nil {
 		r.fatal(&StateError{Err: err})
 		return false
@@ -514,32 +533,32 @@ func bodyDigest(t *task) ([32]byte, error) {
 
 // checkRejected settles a row whose identical update the server rejected
 // in an earlier run (400, 404, 422): rejected again without a request,
-// unless --retry-rejected, or it was a 404 and reads are on (the customer
-// may exist now: need is true and the read decides). f is nil without
-// reads.
-func (r *runner) checkRejected(t *task, f *refresher) (need, settled bool, err error) {
+// unless --retry-rejected (retry: sent as it stands, without a read), or it
+// was a 404 and reads are on (need: the customer may exist now, and the
+// read decides). f is nil without reads.
+func (r *runner) checkRejected(t *task, f *refresher) (need, settled, retry bool, err error) {
 	if r.cmd != report.CommandApply || r.state == nil || r.scope == "" {
-		return false, false, nil
+		return false, false, false, nil
 	}
 	rej, ok, err := r.state.RejectionOf(r.scope, t.id)
 	if err != nil || !ok {
-		return false, false, err
+		return false, false, false, err
 	}
 	d, err := bodyDigest(t)
 	if err != nil || d != rej.BodyDigest {
-		return false, false, err
+		return false, false, false, err
 	}
 	if r.cfg.RetryRejected {
-		return false, false, nil
+		return false, false, true, nil
 	}
 	if rej.Status == http.StatusNotFound && f != nil {
-		return true, false, nil
+		return true, false, false, nil
 	}
 	msg := fmt.Sprintf("%s; rejected earlier (run %s, %s); not re-sent (--retry-rejected sends it)", rej.Error, rej.RunID, dayOf(rej.At))
 	if err := r.finishRows(outRejected, rej.Status, msg, t.rows...); err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
-	return false, true, nil
+	return false, true, false, nil
 }
 
 // remember stores a final rejection of t's body.

@@ -306,9 +306,9 @@ func TestRememberedRejections(t *testing.T) {
 		}
 	}
 
-	c, _ = run("--retry-rejected", func(c *batch.Config) { c.RetryRejected = true })
-	if c.writes != 3 {
-		t.Errorf("--retry-rejected: %d writes; want the 3 rejected rows sent again", c.writes)
+	c, _ = run("--retry-rejected", func(c *batch.Config) { c.RetryRejected, c.Refresh = true, batch.RefreshAuto })
+	if c.writes != 3 || c.reads != 0 {
+		t.Errorf("--retry-rejected: %d writes, %d reads; want the 3 rejected rows sent again, unread", c.writes, c.reads)
 	}
 
 	// x-1 now exists: with reads, its remembered 404 is checked and the

@@ -158,6 +158,7 @@ type Status struct {
 	Total       int            `json:"total"`
 	Outcomes    map[string]int `json:"outcomes"`
 	Requests    int            `json:"requests"`
+	Reads       int            `json:"reads"`
 	Retries     int            `json:"retries"`
 	RateLimited int            `json:"rate_limited"`
 	BudgetLeft  int            `json:"budget_left"`
@@ -169,7 +170,7 @@ func (r *runner) status(s Snapshot, done bool) Status {
 	st := Status{
 		RunID: r.run.ID, Input: r.run.Input, PID: os.Getpid(), StartedAt: r.run.StartedAt.UTC(),
 		UpdatedAt: r.clock.Now().UTC(), Running: !done, Done: s.Done, Total: s.Total, Outcomes: s.Outcomes,
-		Requests: s.Requests, Retries: s.Retries, RateLimited: s.RateLimited, BudgetLeft: s.BudgetLeft,
+		Requests: s.Requests, Reads: s.Reads, Retries: s.Retries, RateLimited: s.RateLimited, BudgetLeft: s.BudgetLeft,
 	}
 	if s.ETA > 0 {
 		st.ETA, st.QuotaBound = ratelimit.FormatETA(s.ETA), s.QuotaBound

@@ -91,6 +91,9 @@ func printRunning(std stdio, state string, asJSON bool, lockErr error) int {
 		fmt.Fprintf(std.out, " %d %s", st.Outcomes[o], o)
 	}
 	fmt.Fprintf(std.out, "\nrequests %d (retries %d, rate-limited %d); budget left today %d", st.Requests, st.Retries, st.RateLimited, st.BudgetLeft)
+	if st.Reads > 0 {
+		fmt.Fprintf(std.out, "; reads %d", st.Reads)
+	}
 	if st.ETA != "" {
 		fmt.Fprintf(std.out, "; ETA %s", st.ETA)
 		if st.QuotaBound {

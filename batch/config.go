@@ -54,8 +54,15 @@ type Config struct {
 	DailyBudget int
 	Wait        bool // when the day's budget is spent, wait for the next UTC day
 	Full        bool // send unchanged rows too
-	NewRun      bool // start a new run even if this input has one in the state
-	Grace       time.Duration
+	// Refresh says whose live records are read before writing: "auto"
+	// (default: customers the state has no applied record of), "all" or
+	// "none". ReadRate paces those reads (zero: 1000/h). RetryRejected
+	// sends updates the server rejected before (400/404/422) again.
+	Refresh       string
+	ReadRate      ratelimit.Rate
+	RetryRejected bool
+	NewRun        bool // start a new run even if this input has one in the state
+	Grace         time.Duration
 
 	StatePath string
 	ReportDir string

@@ -31,22 +31,40 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	progressDone := r.startProgress(finished)
 
 	var prodErr error
-	if r.cmd == report.CommandPlan {
-		prodErr = r.produce(feedCtx, r.planTask)
+	if r.cmd != report.CommandApply {
+		out := r.planTask
+		if r.cmd == report.CommandVerify {
+			out = func(*task) bool { return true }
+		}
+		if r.rf != nil {
+			r.rf.out = out
+		}
+		prodErr = r.produce(feedCtx, func(t *task) bool { return r.route(feedCtx, t, out) })
+		if r.rf != nil {
+			r.rf.finish()
+		}
 	} else {
 		in := make(chan *task)
+		send := func(t *task) bool {
+			select {
+			case in <- t:
+				return true
+			case <-feedCtx.Done():
+				return false
+			}
+		}
+		if r.rf != nil {
+			r.rf.out = send
+			r.rf.start(feedCtx)
+		}
 		prodDone := make(chan struct{})
 		go func() {
 			defer close(prodDone)
 			defer close(in)
-			err := r.produceOrdered(feedCtx, func(t *task) bool {
-				select {
-				case in <- t:
-					return true
-				case <-feedCtx.Done():
-					return false
-				}
-			})
+			err := r.produceOrdered(feedCtx, func(t *task) bool { return r.route(feedCtx, t, send) })
+			if r.rf != nil {
+				r.rf.finish() // rows waiting on reads are decided before in closes
+			}
 			if err != nil {
 				prodErr = err
 				r.halt(err)
@@ -55,7 +73,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 		r.dispatch(feedCtx, sendCtx, in)
 		<-prodDone
 	}
-	if prodErr != nil && r.cmd == report.CommandPlan {
+	if prodErr != nil && r.cmd != report.CommandApply {
 		r.halt(prodErr)
 	}
 	close(finished)
@@ -138,7 +156,7 @@ func (r *runner) planTask(t *task) bool {
 			}
 		}
 		r.samples = append(r.samples, Sample{Row: t.rows[len(t.rows)-1].Num, ID: t.id, Body: string(b), ImpliedClears: t.implied,
-			Fields: sampleFields(t.body, applied, known), Warnings: warns})
+			Fields: sampleFields(t.body, applied, known), Warnings: warns, Diffs: t.diffs})
 	}
 	r.mu.Unlock()
 	r.mu.Lock()
@@ -195,8 +213,11 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 	defer w.Abort()
 
 	outcomes := report.ApplyOutcomes()
-	if r.cmd == report.CommandPlan {
+	switch r.cmd {
+	case report.CommandPlan:
 		outcomes = report.PlanOutcomes()
+	case report.CommandVerify:
+		outcomes = report.VerifyOutcomes()
 	}
 	counts := make(map[string]int, len(outcomes))
 	for _, o := range outcomes {
@@ -258,6 +279,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		Requests:    int(r.requests.Load()),
 		Retries:     int(r.retries.Load()),
 		RateLimited: int(r.rateLimited.Load()),
+		Reads:       r.readCount(),
 		Budget:      report.Budget{Day: day, Used: used, Left: max(0, r.cfg.DailyBudget-used)},
 	}
 	if r.resume {
@@ -269,6 +291,12 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		result.Stopped = reason.String()
 	}
 	sum.Backlog = r.bl.summary
+	if r.rf != nil {
+		result.UnchangedByRead = int(r.rf.unchangedByRead.Load())
+	}
+	if r.cmd == report.CommandVerify {
+		sum.Requests, sum.Retries, sum.RateLimited = 0, 0, 0
+	}
 	if r.cmd == report.CommandPlan {
 		sum.Backlog = r.planBacklog()
 		sum.Requests, sum.Retries, sum.RateLimited = 0, 0, 0
@@ -447,6 +475,12 @@ func exitCode(cmd string, counts map[string]int, reason stopReason, fatalErr err
 		return ExitFatal
 	case reason != stopNone:
 		return ExitStopped
+	case cmd == report.CommandVerify:
+		// verify: 0 when every valid row matches.
+		if counts[outDiffers]+counts[outMissing]+counts[outFailed] > 0 {
+			return ExitRowsBad
+		}
+		return ExitOK
 	case counts[outInvalid]+counts[outRejected]+counts[outFailed] > 0:
 		return ExitRowsBad
 	case counts[outPending] > 0:

@@ -50,6 +50,14 @@ type task struct {
 	// firstDone, for an update of the backlog's first sub-pass, reports
 	// that it has had its first attempt (backlog.go).
 	firstDone func()
+	// refreshed is true when the customer's live record was read and
+	// differs from the update (see refresh.go): the state's memory no
+	// longer decides, and livePrev (the live fields' digest) goes into the
+	// key in place of the last applied digest. diffs are the differing
+	// fields, for plan.
+	refreshed bool
+	livePrev  []byte
+	diffs     []string
 }
 
 // produce is the main pass: it reads the input, carries over rows a resumed

@@ -34,6 +34,7 @@ type Snapshot struct {
 	// Requests, Retries and RateLimited are this invocation's, as is
 	// Elapsed.
 	Requests    int
+	Reads       int // read requests (GET), apart from Requests
 	Retries     int
 	RateLimited int
 	// BudgetLeft is what is left of today's budget for this key (-1 when
@@ -62,6 +63,7 @@ func (r *runner) snapshot() Snapshot {
 	s := Snapshot{
 		Command: r.cmd, Done: done, Total: -1, Outcomes: outcomes, Carried: carried,
 		Requests:    int(r.requests.Load()),
+		Reads:       r.readCount(),
 		Retries:     int(r.retries.Load()),
 		RateLimited: int(r.rateLimited.Load()),
 		BudgetLeft:  -1,
@@ -163,6 +165,7 @@ type Status struct {
 	Total       int            `json:"total"`
 	Outcomes    map[string]int `json:"outcomes"`
 	Requests    int            `json:"requests"`
+	Reads       int            `json:"reads"`
 	Retries     int            `json:"retries"`
 	RateLimited int            `json:"rate_limited"`
 	BudgetLeft  int            `json:"budget_left"`
@@ -174,7 +177,7 @@ func (r *runner) status(s Snapshot, done bool) Status {
 	st := Status{
 		RunID: r.run.ID, Input: r.run.Input, PID: os.Getpid(), StartedAt: r.run.StartedAt.UTC(),
 		UpdatedAt: r.clock.Now().UTC(), Running: !done, Done: s.Done, Total: s.Total, Outcomes: s.Outcomes,
-		Requests: s.Requests, Retries: s.Retries, RateLimited: s.RateLimited, BudgetLeft: s.BudgetLeft,
+		Requests: s.Requests, Reads: s.Reads, Retries: s.Retries, RateLimited: s.RateLimited, BudgetLeft: s.BudgetLeft,
 	}
 	if s.ETA > 0 {
 		st.ETA, st.QuotaBound = ratelimit.FormatETA(s.ETA), s.QuotaBound

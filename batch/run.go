@@ -74,6 +74,9 @@ type Result struct {
 	// KeyFingerprint identifies the API key (its test_/live_ prefix and a
 	// short hash), "" when there was none.
 	KeyFingerprint string
+	// UnchangedByRead counts updates found unchanged by reading the live
+	// record (--refresh, verify's matches).
+	UnchangedByRead int
 }
 
 // Sample is one update plan would send.
@@ -86,6 +89,9 @@ type Sample struct {
 	Fields []report.FieldChange
 	// Warnings are the warnings of the rows the update came from.
 	Warnings []string
+	// Diffs are the fields the live record holds otherwise
+	// ("email: old → new"), when it was read.
+	Diffs []string
 }
 
 // AuthError is a 401 or 403: the key is wrong, expired, or for the other
@@ -133,6 +139,7 @@ type runner struct {
 	norm   *normalize.Normalizer
 	client *api.Client
 	pacer  *ratelimit.Pacer
+	rf     *refresher // reads of live records (refresh.go); nil: none
 	scope  string
 	fp     string
 	salt   []byte
@@ -223,6 +230,9 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 	if err := r.loadBacklog(); err != nil {
 		return nil, err
 	}
+	if r.rf, err = r.newRefresher(cfg.Refresh); err != nil {
+		return nil, err
+	}
 	return r.execute(ctx)
 }
 
@@ -249,6 +259,10 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Key != "" {
 		r.fp = api.Fingerprint(string(cfg.Key))
 		r.scope = scopeFor(cfg, base.String(), r.fp)
+		// With a key, plan can read the live records (--refresh).
+		if r.client, err = r.newClient(); err != nil {
+			return nil, err
+		}
 	} else if r.state != nil {
 		r.scope, err = r.guessScope(base.String())
 		if err != nil {
@@ -272,6 +286,9 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	if err := r.loadPlanBacklog(); err != nil {
+		return nil, err
+	}
+	if r.rf, err = r.newRefresher(cfg.Refresh); err != nil {
 		return nil, err
 	}
 	return r.execute(ctx)
@@ -361,8 +378,8 @@ func (r *runner) startRun() error {
 	// A run is found under its identity, or under a later generation of it
 	// ("ID.2", ...) that --new-run started.
 	runs := r.store
-	if r.cmd == report.CommandPlan {
-		runs = r.state // plan names the run apply would resume
+	if r.cmd != report.CommandApply {
+		runs = r.state // plan and verify name the run apply would resume
 	}
 	var prev checkpoint.Run
 	latest, gen := "", 1
@@ -376,7 +393,11 @@ func (r *runner) startRun() error {
 		}
 		latest, prev = run.ID, run
 	}
-	if latest != "" && !r.cfg.NewRun {
+	// --refresh all re-reads every customer: a finished run of the same
+	// input is not resumed (it would carry its rows over unread) but
+	// followed by a new generation.
+	recheck := r.cfg.Refresh == RefreshAll && prev.Status == "finished" && r.cmd == report.CommandApply
+	if latest != "" && !r.cfg.NewRun && !recheck {
 		r.run = prev
 		r.resume = r.cmd == report.CommandApply
 		r.run.Status = "running"

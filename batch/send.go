@@ -406,6 +406,9 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	if err := r.settled(t, d.outcome); err != nil {
 		return r.abandon(t, &StateError{Err: err}), false
 	}
+	if err := r.rememberOutcome(t, d.outcome, res.Status, d.err); err != nil {
+		return r.abandon(t, &StateError{Err: err}), false
+	}
 	return result{t: t, kind: vDone}, false
 }
 
@@ -443,7 +446,7 @@ func (r *runner) prepare(t *task) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if ok && !r.cfg.Full && sameAsApplied(t, applied) {
+	if ok && !r.cfg.Full && !t.refreshed && sameAsApplied(t, applied) {
 		return true, r.finishRows(outUnchanged, 0, "", t.rows...)
 	}
 	if err := r.noteChange(t); err != nil {
@@ -456,7 +459,9 @@ func (r *runner) prepare(t *task) (bool, error) {
 	t.json = b
 	if t.key == "" {
 		var prev []byte
-		if ok {
+		if t.refreshed {
+			prev = t.livePrev
+		} else if ok {
 			prev = applied.Digest[:]
 		}
 		t.key = IdempotencyKey(r.salt, r.scope, t.id, b, prev)

@@ -10,8 +10,9 @@ import (
 
 // Commands whose summary [Writer.Commit] knows how to complete.
 const (
-	CommandApply = "apply"
-	CommandPlan  = "plan"
+	CommandApply  = "apply"
+	CommandPlan   = "plan"
+	CommandVerify = "verify"
 )
 
 // ApplyOutcomes returns the outcomes of apply, in report order. The slice is
@@ -24,6 +25,12 @@ func ApplyOutcomes() []string {
 // new on every call.
 func PlanOutcomes() []string {
 	return []string{"would_update", "unchanged", "invalid"}
+}
+
+// VerifyOutcomes returns the outcomes of verify, in report order. The slice
+// is new on every call.
+func VerifyOutcomes() []string {
+	return []string{"match", "differs", "missing", "invalid"}
 }
 
 // Budget is the day's request budget for the run's API key.
@@ -57,11 +64,11 @@ type Summary struct {
 	Requests    int            `json:"requests"`     // requests sent, retries included
 	Retries     int            `json:"retries"`      // requests that were retries
 	RateLimited int            `json:"rate_limited"` // 429 answers seen
+	Reads       int            `json:"reads"`        // read requests sent (GET), apart from Requests
 	Budget      Budget         `json:"budget"`
 	ExitCode    int            `json:"exit_code"`
 	Plan        *Plan          `json:"plan,omitempty"`
 
-	Reads    int `json:"reads"`    // read requests sent
 	Warnings int `json:"warnings"` // rows with a warning
 	// Reasons groups the rows that were invalid or rejected by reason, most
 	// frequent first; WarningReasons groups the warnings likewise.
@@ -159,6 +166,8 @@ func marshalSummary(s Summary) ([]byte, error) {
 		keys = ApplyOutcomes()
 	case CommandPlan:
 		keys = PlanOutcomes()
+	case CommandVerify:
+		keys = VerifyOutcomes()
 	default:
 		return nil, fmt.Errorf("report: write %s: unknown command %q", SummaryName, s.Command)
 	}
@@ -182,6 +191,7 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Requests    int           `json:"requests"`
 		Retries     int           `json:"retries"`
 		RateLimited int           `json:"rate_limited"`
+		Reads       int           `json:"reads"`
 		Warnings    int           `json:"warnings"`
 		Reasons     []Reason      `json:"reasons"`
 		WarnReasons []Reason      `json:"warning_reasons"`
@@ -200,6 +210,7 @@ func marshalSummary(s Summary) ([]byte, error) {
 		Requests:    s.Requests,
 		Retries:     s.Retries,
 		RateLimited: s.RateLimited,
+		Reads:       s.Reads,
 		Warnings:    s.Warnings,
 		Reasons:     nonNil(s.Reasons),
 		WarnReasons: nonNil(s.WarningReasons),

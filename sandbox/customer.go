@@ -177,7 +177,10 @@ func addressKeys() []string {
 // an update may set any name), a valid bare email unique among the
 // customers (case-insensitively), an E.164 phone number. billing_address is
 // an object or null; its keys are the API's six, a missing one is empty, and
-// country, when set, is two upper-case letters. Unknown fields and values of
+// country, when set, is two upper-case letters. created_at and updated_at
+// (strings or null) are accepted, so a dump of GET /customers pages loads,
+// and ignored: the sandbox creates the customers in the array's order (see
+// the package documentation, Reads). Unknown fields and values of
 // the wrong type are errors. An error names the element and the field, as in
 // "customers: [3].email: must be a valid email address".
 func LoadCustomers(r io.Reader) ([]Customer, error) {
@@ -252,6 +255,11 @@ func decodeSeed(raw json.RawMessage) (Customer, error) {
 	for name := range obj {
 		switch name {
 		case "id", "first_name", "last_name", "email", "phone_number", "billing_address":
+		case "created_at", "updated_at":
+			var ignored string
+			if err := str(name, &ignored); err != nil {
+				return Customer{}, err
+			}
 		default:
 			return Customer{}, &seedError{field: name, reason: reasonUnknown}
 		}

@@ -32,6 +32,14 @@ func TestLoadCustomers(t *testing.T) {
 				{ID: "c3", BillingAddress: &Address{Line1: "2 Rd", City: "Lagos"}},
 			},
 		},
+		{
+			name: "a GET /customers page's records load, their times ignored",
+			in: `[{"id":"a","first_name":null,"last_name":null,"email":null,"phone_number":null,` +
+				`"billing_address":{"line1":"1 Rd","line2":null,"city":"Lagos","state":null,"zip_code":null,"country":"NG"},` +
+				`"created_at":"2026-11-27T11:59:59Z","updated_at":null}]`,
+			want: []Customer{{ID: "a", BillingAddress: &Address{Line1: "1 Rd", City: "Lagos", Country: "NG"}}},
+		},
+		{name: "created_at not a string", in: `[{"id":"a","created_at":5}]`, wantErr: "customers: [0].created_at: must be a string"},
 		{name: "empty array", in: `[]`, want: []Customer{}},
 		{name: "not an array", in: `{"id":"a"}`, wantErr: "customers: want a JSON array of customer objects"},
 		{name: "broken JSON", in: `[{"id":"a"}`, wantErr: "customers: want a JSON array of customer objects"},
@@ -169,9 +177,9 @@ func TestStatsOnTheWire(t *testing.T) {
 			t.Fatalf("step %d = %d %s; want %d", i, r.status, r.body, st.want)
 		}
 	}
-	e.get("/customers/" + exampleID) // inspection is not counted
+	e.get("/customers/" + exampleID) // a read, not an update request
 	r := e.send(e.request(context.Background(), http.MethodGet, "/_sandbox/stats", "", nil))
-	want := `{"requests_by_status":{"200":3,"401":1,"422":1,"429":1},"applied_updates":2,"replays":1,"rate_limited":1,"duplicate_applications":0,"dropped_connections":0}` + "\n"
+	want := `{"requests_by_status":{"200":3,"401":1,"422":1,"429":1},"applied_updates":2,"replays":1,"rate_limited":1,"duplicate_applications":0,"dropped_connections":0,"reads":1,"reads_rate_limited":0,"reads_by_status":{"200":1},"edits":0}` + "\n"
 	if r.status != 200 || string(r.body) != want {
 		t.Errorf("GET /_sandbox/stats = %d %s; want 200 %s", r.status, r.body, want)
 	}

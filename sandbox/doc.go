@@ -1,7 +1,8 @@
 // Package sandbox is a local, in-memory stand-in for the customer update API
 // (PATCH /customers/{id}) with its documented rules: bearer auth, request
 // validation, partial updates, per-key rate limits, Idempotency-Key replay,
-// and fault injection. It exists so juicebatch can be rehearsed and tested
+// and fault injection; and for the provider's read endpoints
+// (GET /customers, GET /customers/{id}) with their own hourly limit. It exists so juicebatch can be rehearsed and tested
 // end to end over real HTTP without touching production or its quota, and so
 // its stats can prove what the client did (how many updates were applied
 // twice, how many requests were wasted on 429s).
@@ -16,9 +17,11 @@
 // # Routes
 //
 //   - PATCH /customers/{id} updates a customer (rules below).
-//   - GET /customers/{id} answers {"data": record}. Same auth as PATCH; it is
-//     not counted against the PATCH limits, gets no latency, and is not in
-//     the stats.
+//   - GET /customers lists customers a page at a time; GET /customers/{id}
+//     answers {"data": record}. See Reads. They are not counted against the
+//     PATCH limits and get no latency.
+//   - POST /_sandbox/edit changes a customer as the provider's own app
+//     would, from loopback only, without auth. See Edits.
 //   - GET /_sandbox/stats answers [Stats] as JSON, without auth.
 //   - Another method on those paths is 405 (with Allow). Any other path is
 //     404 route_not_found, and so is a path with more than one segment after
@@ -116,7 +119,112 @@
 //     details.billing_address); line1, city and country must not be empty;
 //     country is two upper-case letters; any other key is an unknown field.
 //
-// A 200 answers {"data": <full record>}.
+// A 200 answers {"data": <full record>} in the update endpoint's own shape:
+// "" for an empty string field, null for no address, no created_at or
+// updated_at. (The read endpoints show records their way; see Reads.)
+//
+// # Reads
+//
+// Checks, in this order, for GET /customers and GET /customers/{id}:
+//
+//  1. Auth, as for PATCH (401, not counted).
+//  2. The read limit of that API key (429, not counted; see below).
+//  3. For GET /customers/{id}: the id (400 invalid_id). Then Accept, as for
+//     PATCH (406). Then the query (400 invalid_parameter, naming each
+//     parameter at fault in details): an unknown or repeated parameter, a
+//     malformed query, or a bad value. Then, for GET /customers/{id}, the
+//     customer (404 not_found, "Customer not found"; for a list, a cursor
+//     naming no customer is a 400 naming after or before).
+//
+// A record as both endpoints show it has the fields id, first_name,
+// last_name, email, phone_number, billing_address (its six keys), created_at
+// and updated_at, in that order. An empty value is null, an empty address
+// line too ("line2": null), and so is a missing address. created_at and
+// updated_at are RFC 3339 in UTC, with a fraction of a second only when
+// there is one. The customers given to [New] are created in their order,
+// one second apart, the last one second before the clock's time at New
+// (truncated to the second), so the created_at order is the load order and
+// no two are alike. A customer created by a PATCH (Options.CreateUnknown)
+// gets the clock's time, or one nanosecond after the newest customer when
+// the clock has not moved past it. updated_at starts as created_at and
+// becomes the clock's time whenever a PATCH or an edit changes a value; a
+// PATCH that sets what the record already holds leaves it alone.
+//
+// GET /customers/{id} takes fields= (a comma-separated list of the field
+// names above; white space around a name is ignored): the record then has
+// only those fields, and always id. An unknown name is a 400.
+//
+// GET /customers takes:
+//
+//   - limit: records per page, 1 to 100, default 15 (0, 101, "ten" are 400).
+//   - sort: created_at:desc (the default) or created_at:asc.
+//   - after=ID: the page of records that follow that record in the sort
+//     order; before=ID: the page of records that precede it, nearest it
+//     first in the sort order's sense (the previous page). Not both. ID is
+//     any customer's id (it need not match the filters); the page is taken
+//     by its created_at.
+//   - email: only the customer with this email (compared
+//     case-insensitively, as uniqueness is).
+//   - created_after, created_before: only customers created strictly after
+//     or strictly before the instant, an RFC 3339 date-time (fraction and
+//     offset allowed; a + in an offset must be sent as %2B) or a date
+//     (2026-11-27, its midnight UTC).
+//
+// It answers {"data": [records], "pagination": {"before": ..., "after": ...,
+// "limit": n}}: after is the id of the page's last record when more records
+// (under the same filters) follow it in the sort order, else null; before
+// is the id of the page's first record when records precede it, else null.
+// So a client walks all customers by following after until it is null:
+// ceil(N/100) requests with limit=100. Records are kept in created_at
+// order, so a page costs two binary searches and the page itself, however
+// many customers there are.
+//
+// The read limit is a sliding hour per API key, Options.ReadsPerHour
+// (default 1000), apart from the update limits: reads never count against
+// PATCH's minute or day, and PATCHes never against the reads. A read at
+// time t is over the limit when ReadsPerHour counted reads have times in
+// (t-1h, t]. Every authenticated read that is not a 429 counts, whatever
+// its status. Every read answer to a valid key carries X-RateLimit-Limit
+// (ReadsPerHour), X-RateLimit-Remaining (after counting this request) and
+// X-RateLimit-Reset (Unix seconds, rounded up, when the oldest counted read
+// leaves the window and frees a slot). A 429 carries Retry-After (whole
+// seconds, rounded up, at least 1, until a read would be allowed), the
+// same number as "retry_after", X-RateLimit-Remaining: 0 and
+// X-RateLimit-Reset at that instant.
+//
+// In [Stats]: Reads counts the reads that counted against the limit (every
+// answer to a valid key except 429s), ReadsRateLimited the read 429s, and
+// ReadsByStatus every read answer by status, 401s included. Reads are not
+// in RequestsByStatus, RateLimited or AppliedUpdates.
+//
+// # Edits
+//
+// POST /_sandbox/edit changes one customer as the provider's own app would,
+// behind the client's back, so tests can make records drift:
+//
+//	{"id": "c-1", "set": {"email": "new@example.com", "phone_number": null,
+//	                      "billing_address": {"line1": "1 Rd", "city": "Lagos", "country": "NG"}}}
+//
+// set names the fields to change, at least one: first_name, last_name,
+// email, phone_number (a string; "" or null clears the field) and
+// billing_address (an object replaces the whole address, a missing or null
+// key being empty; "" or null removes the address). Values follow the seed
+// rules of [LoadCustomers]: names of letters, spaces, hyphens and
+// apostrophes, a valid email not used by another customer, E.164 phone, a
+// two-letter upper-case country. The answer is 200 {"data": record as GET
+// shows it, "changed": true|false}; errors: 403 forbidden (the client is
+// not on loopback), 400 invalid_json, 413, 422 validation_error (details
+// name "id", "set", "set.email", "set.billing_address.country", ...), 404
+// not_found. Any other method is 405.
+//
+// An edit takes no API key and counts against no limit; it is neither an
+// update request (not in RequestsByStatus or AppliedUpdates) nor a read; it
+// counts in Stats.Edits. One that changes a value moves updated_at to the
+// clock's time, and a later PATCH is compared with the edited values. It
+// also ends duplicate detection for that customer's earlier updates: a
+// body applied before the edit and again after it (putting a value back)
+// is not a duplicate application. Stored Idempotency-Key answers are kept:
+// a replay still answers what was answered then.
 //
 // # Errors
 //
@@ -127,7 +235,8 @@
 //	           "request_id": "req_..."}}
 //
 // details appears for field errors; a 429 adds "retry_after". Codes:
-// unauthorized, rate_limited, invalid_id, unsupported_media_type,
+// unauthorized, rate_limited, invalid_id, invalid_parameter, forbidden,
+// unsupported_media_type,
 // not_acceptable, invalid_idempotency_key, payload_too_large, invalid_json,
 // invalid_body, validation_error, not_found, route_not_found,
 // method_not_allowed, idempotency_key_reused, idempotency_conflict,

@@ -29,7 +29,9 @@ type Options struct {
 	// Customers seeds the store. nil seeds the one example customer of the
 	// API document (id 6f7e1e7f-93d1-4fcc-b7a4-738f869615c8); an empty,
 	// non-nil slice seeds none. Ids must pass [ValidID] and be unique;
-	// values follow the rules of [LoadCustomers].
+	// values follow the rules of [LoadCustomers]. They are created in this
+	// order, one second apart, ending a second before Clock's time at New,
+	// so the read endpoints' created_at order is this order.
 	Customers []Customer
 	// CreateUnknown makes a PATCH to an unknown id create the customer
 	// (then apply the update) instead of answering 404.
@@ -38,6 +40,10 @@ type Options struct {
 	PerMinute int
 	// PerDay is the limit per API key per UTC day; 0 means 1000.
 	PerDay int
+	// ReadsPerHour is the sliding one-hour window of read requests
+	// (GET /customers and GET /customers/{id}) per API key, apart from the
+	// update limits; 0 means 1000.
+	ReadsPerHour int
 	// FailRate is the probability, in [0, 1], of answering 503 just before
 	// applying an update. Nothing is applied or stored.
 	FailRate float64
@@ -68,7 +74,8 @@ type Stats struct {
 	AppliedUpdates int `json:"applied_updates"`
 	// Replays counts stored answers replayed for an Idempotency-Key.
 	Replays int `json:"replays"`
-	// RateLimited counts 429 answers.
+	// RateLimited counts 429 answers to PATCH (read 429s are in
+	// ReadsRateLimited).
 	RateLimited int `json:"rate_limited"`
 	// DuplicateApplications counts, for each (customer id, canonical body)
 	// applied more than once, the applications after the first.
@@ -76,6 +83,20 @@ type Stats struct {
 	// DroppedConnections counts updates applied and then left unanswered
 	// (Options.DropAfterApply).
 	DroppedConnections int `json:"dropped_connections"`
+	// Reads counts the read requests (GET /customers and
+	// GET /customers/{id}) that counted against the read limit: every
+	// answer to a valid API key except a 429, whatever its status (200,
+	// 400, 404, 406). It is what the requests cost the key.
+	Reads int `json:"reads"`
+	// ReadsRateLimited counts read requests answered 429 (not counted in
+	// Reads).
+	ReadsRateLimited int `json:"reads_rate_limited"`
+	// ReadsByStatus counts every read answer by status, 401s and 429s
+	// included; absent until the first read.
+	ReadsByStatus map[int]int `json:"reads_by_status,omitempty"`
+	// Edits counts accepted POST /_sandbox/edit requests (changed a value
+	// or not); they are neither updates nor reads.
+	Edits int `json:"edits"`
 }
 
 // Server is the sandbox API, an [http.Handler]. It is safe for concurrent
@@ -85,6 +106,7 @@ type Server struct {
 	createUnknown bool
 	perMinute     int
 	perDay        int
+	readsPerHour  int
 	failRate      float64
 	dropRate      float64
 	latency       time.Duration
@@ -94,18 +116,24 @@ type Server struct {
 	mu        sync.Mutex
 	faults    *rand.Rand // fault rolls
 	ids       *rand.Rand // request ids
-	customers map[string]*Customer
+	customers map[string]*record
+	order     []*record         // every record, by created ascending
 	emails    map[string]string // emailKey → customer id
 	limits    map[int]*keyLimits
 	idem      map[idemKey]*idemEntry
 	idemQueue []idemExpiry
 	applied   map[appliedKey]int
 	stats     Stats
+
+	// readLimits holds each key's counted reads in the sliding hour,
+	// oldest first.
+	readLimits map[int][]time.Time
 }
 
 // appliedKey identifies one update body applied to one customer.
 type appliedKey struct {
 	id   string
+	gen  int // the record's edit generation
 	body [32]byte
 }
 
@@ -119,6 +147,7 @@ func New(opts Options) (*Server, error) {
 		createUnknown: opts.CreateUnknown,
 		perMinute:     opts.PerMinute,
 		perDay:        opts.PerDay,
+		readsPerHour:  opts.ReadsPerHour,
 		failRate:      opts.FailRate,
 		dropRate:      opts.DropAfterApply,
 		latency:       opts.Latency,
@@ -126,9 +155,10 @@ func New(opts Options) (*Server, error) {
 		log:           opts.Logger,
 		faults:        rand.New(rand.NewPCG(uint64(opts.Seed), 1)),
 		ids:           rand.New(rand.NewPCG(uint64(opts.Seed), 2)),
-		customers:     map[string]*Customer{},
+		customers:     map[string]*record{},
 		emails:        map[string]string{},
 		limits:        map[int]*keyLimits{},
+		readLimits:    map[int][]time.Time{},
 		idem:          map[idemKey]*idemEntry{},
 		applied:       map[appliedKey]int{},
 		stats:         Stats{RequestsByStatus: map[int]int{}},
@@ -150,6 +180,12 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("sandbox: per-day limit %d is negative", s.perDay)
 	case s.perDay == 0:
 		s.perDay = 1000
+	}
+	switch {
+	case s.readsPerHour < 0:
+		return nil, fmt.Errorf("sandbox: reads-per-hour limit %d is negative", s.readsPerHour)
+	case s.readsPerHour == 0:
+		s.readsPerHour = 1000
 	}
 	if !isProbability(s.failRate) {
 		return nil, fmt.Errorf("sandbox: fail rate %v is not in [0, 1]", s.failRate)
@@ -173,12 +209,9 @@ func New(opts Options) (*Server, error) {
 	if err := checkSeeds(seed); err != nil {
 		return nil, fmt.Errorf("sandbox: customers: %w", err)
 	}
-	for _, c := range seed {
-		c = c.clone()
-		s.customers[c.ID] = &c
-		if c.Email != "" {
-			s.emails[emailKey(c.Email)] = c.ID
-		}
+	s.order = make([]*record, 0, len(seed))
+	for i, t := range seedTimes(s.clock.Now(), len(seed)) {
+		s.addLocked(seed[i].clone(), t)
 	}
 	return s, nil
 }
@@ -191,6 +224,7 @@ func (s *Server) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.RequestsByStatus = maps.Clone(s.stats.RequestsByStatus)
+	st.ReadsByStatus = maps.Clone(s.stats.ReadsByStatus)
 	return st
 }
 
@@ -202,7 +236,19 @@ func (s *Server) Customer(id string) (Customer, bool) {
 	if !ok {
 		return Customer{}, false
 	}
-	return c.clone(), true
+	return c.Customer.clone(), true
+}
+
+// Timestamps returns the created_at and updated_at of the customer with
+// the given id, as the read endpoints show them.
+func (s *Server) Timestamps(id string) (created, updated time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.customers[id]
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	return c.created, c.updated, true
 }
 
 // answer is one response ready to write.
@@ -234,12 +280,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.write(w, r, false, noKey, answer{status: http.StatusOK, body: mustJSON(s.Stats())})
+	case path == "/_sandbox/edit":
+		if r.Method != http.MethodPost {
+			s.write(w, r, false, noKey, errAnswer(errMethod("POST"), reqID, http.Header{"Allow": {"POST"}}))
+			return
+		}
+		s.serveEdit(w, r, reqID)
+	case path == "/customers":
+		if r.Method != http.MethodGet {
+			s.write(w, r, false, noKey, errAnswer(errMethod("GET"), reqID, http.Header{"Allow": {"GET"}}))
+			return
+		}
+		s.serveRead(w, r, true, "", reqID)
 	case !isCustomers || seg == "" || strings.Contains(seg, "/"):
 		s.write(w, r, false, noKey, errAnswer(errRouteNotFound(), reqID, nil))
 	case r.Method == http.MethodPatch:
 		s.servePatch(w, r, seg, reqID)
 	case r.Method == http.MethodGet:
-		s.serveGet(w, r, seg, reqID)
+		s.serveRead(w, r, false, seg, reqID)
 	default:
 		s.write(w, r, false, noKey, errAnswer(errMethod("GET, PATCH"), reqID, http.Header{"Allow": {"GET, PATCH"}}))
 	}
@@ -280,25 +338,6 @@ func (s *Server) authenticate(r *http.Request) (int, *apiError) {
 
 // wwwAuthenticate goes with every 401.
 func wwwAuthenticate() http.Header { return http.Header{"Www-Authenticate": {"Bearer"}} }
-
-func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, seg, reqID string) {
-	key, aerr := s.authenticate(r)
-	if aerr != nil {
-		s.write(w, r, false, key, errAnswer(aerr, reqID, wwwAuthenticate()))
-		return
-	}
-	id, aerr := parseID(seg)
-	if aerr != nil {
-		s.write(w, r, false, key, errAnswer(aerr, reqID, nil))
-		return
-	}
-	c, ok := s.Customer(id)
-	if !ok {
-		s.write(w, r, false, key, errAnswer(errNotFound(), reqID, nil))
-		return
-	}
-	s.write(w, r, false, key, answer{status: http.StatusOK, body: mustJSON(dataEnvelope{c})})
-}
 
 // dataEnvelope is a success body: {"data": record}.
 type dataEnvelope struct {
@@ -460,7 +499,7 @@ func (s *Server) applyLocked(req patchRequest, reqID string) (int, []byte) {
 			e := errNotFound()
 			return e.status, e.body(reqID)
 		}
-		c = &Customer{ID: req.id}
+		c = &record{Customer: Customer{ID: req.id}}
 	}
 	u := req.upd
 	if u.email != nil && *u.email != "" {
@@ -469,9 +508,11 @@ func (s *Server) applyLocked(req patchRequest, reqID string) (int, []byte) {
 			return e.status, e.body(reqID)
 		}
 	}
+	now := s.clock.Now()
 	if !exists {
-		s.customers[req.id] = c
+		c = s.addLocked(c.Customer, now)
 	}
+	before := c.Customer.clone()
 	if u.email != nil {
 		if c.Email != "" && s.emails[emailKey(c.Email)] == c.ID {
 			delete(s.emails, emailKey(c.Email))
@@ -497,13 +538,17 @@ func (s *Server) applyLocked(req patchRequest, reqID string) (int, []byte) {
 		c.BillingAddress = &a
 	}
 
+	if exists && !sameValues(before, c.Customer) {
+		c.touch(now)
+	}
+
 	s.stats.AppliedUpdates++
-	ak := appliedKey{id: req.id, body: sha256.Sum256(req.canonical)}
+	ak := appliedKey{id: req.id, gen: c.gen, body: sha256.Sum256(req.canonical)}
 	s.applied[ak]++
 	if s.applied[ak] > 1 {
 		s.stats.DuplicateApplications++
 	}
-	return http.StatusOK, mustJSON(dataEnvelope{c.clone()})
+	return http.StatusOK, mustJSON(dataEnvelope{c.Customer.clone()})
 }
 
 // reply writes a PATCH answer after the latency; a client that leaves

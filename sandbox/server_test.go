@@ -84,7 +84,10 @@ func TestRouting(t *testing.T) {
 		{"unknown path", http.MethodGet, "/nope", 404, "route_not_found"},
 		{"root", http.MethodPatch, "/", 404, "route_not_found"},
 		{"customers collection", http.MethodGet, "/customers/", 404, "route_not_found"},
-		{"customers without slash", http.MethodPatch, "/customers", 404, "route_not_found"},
+		{"PATCH the collection", http.MethodPatch, "/customers", 405, "method_not_allowed"},
+		{"POST the collection", http.MethodPost, "/customers", 405, "method_not_allowed"},
+		{"GET edit", http.MethodGet, "/_sandbox/edit", 405, "method_not_allowed"},
+		{"collection with a trailing segment", http.MethodGet, "/customers/x/", 404, "route_not_found"},
 		{"two segments", http.MethodPatch, "/customers/" + exampleID + "/x", 404, "route_not_found"},
 		{"trailing slash", http.MethodGet, "/customers/" + exampleID + "/", 404, "route_not_found"},
 		{"dot-dot escape", http.MethodGet, "/customers/../_sandbox/stats", 404, "route_not_found"},
@@ -304,7 +307,10 @@ func TestUpdateRules(t *testing.T) {
 
 	t.Run("full record on the wire", func(t *testing.T) {
 		g := e.get("/customers/" + exampleID)
-		want := `{"data":{"id":"6f7e1e7f-93d1-4fcc-b7a4-738f869615c8","first_name":"Ada","last_name":"","email":"","phone_number":"+2348099999999","billing_address":null}}` + "\n"
+		// The read endpoints show empty values as null; the one seeded
+		// customer was created a second before the clock's start, and the
+		// PATCHes above changed it at the start.
+		want := `{"data":{"id":"6f7e1e7f-93d1-4fcc-b7a4-738f869615c8","first_name":"Ada","last_name":null,"email":null,"phone_number":"+2348099999999","billing_address":null,"created_at":"2026-11-27T11:59:59Z","updated_at":"2026-11-27T12:00:00Z"}}` + "\n"
 		if string(g.body) != want {
 			t.Errorf("GET body = %s; want %s", g.body, want)
 		}
@@ -314,7 +320,7 @@ func TestUpdateRules(t *testing.T) {
 func TestDefaultCustomerOnTheWire(t *testing.T) {
 	e := newEnv(t, Options{})
 	g := e.get("/customers/" + exampleID)
-	want := `{"data":{"id":"6f7e1e7f-93d1-4fcc-b7a4-738f869615c8","first_name":"Test","last_name":"Customer","email":"test@custom.er","phone_number":"+2348012345678","billing_address":{"line1":"123 Test lane","line2":"3456 Mike Drive","city":"Anon","state":"Acme","zip_code":"12345","country":"US"}}}` + "\n"
+	want := `{"data":{"id":"6f7e1e7f-93d1-4fcc-b7a4-738f869615c8","first_name":"Test","last_name":"Customer","email":"test@custom.er","phone_number":"+2348012345678","billing_address":{"line1":"123 Test lane","line2":"3456 Mike Drive","city":"Anon","state":"Acme","zip_code":"12345","country":"US"},"created_at":"2026-11-27T11:59:59Z","updated_at":"2026-11-27T11:59:59Z"}}` + "\n"
 	if g.status != http.StatusOK || string(g.body) != want {
 		t.Errorf("GET example = %d %s; want 200 %s", g.status, g.body, want)
 	}

@@ -53,6 +53,25 @@ Examples:
 Flags:
 `
 
+const verifyUsage = `Usage: juicebatch verify [flags] FILE
+
+Reads the live record of every valid row's customer and compares it with the
+row's update (billing_address whole, null and "" alike), without a write
+request and without changing the state. Outcomes: match, differs (the error
+column names each field, live → intended), missing (404), invalid.
+Exit 0 when every valid row matches, 3 otherwise. Needs the API key.
+
+Examples:
+  JUICEBATCH_API_KEY=live_... juicebatch verify --map mapping.json customers.csv
+  juicebatch verify --read-rate 500/h --report verify-report export.csv
+
+Flags:
+`
+
+func runVerify(ctx context.Context, args []string, std stdio) int {
+	return runBatch(ctx, "verify", verifyUsage, args, std)
+}
+
 func runApply(ctx context.Context, args []string, std stdio) int {
 	return runBatch(ctx, "apply", applyUsage, args, std)
 }
@@ -128,6 +147,11 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 		defer stop()
 		sb = srv
 		cfg.BaseURL, cfg.Key, cfg.Sandbox, cfg.AuthScheme = url, sandboxKey, true, "bearer"
+		if !flagGiven(fs, "refresh") {
+			// The in-process sandbox learns the file's customers from their
+			// first write: there is nothing to read before it.
+			cfg.Refresh = batch.RefreshNone
+		}
 		if !f.rateSet {
 			cfg.Rate = ratelimit.Rate{N: 10, Per: time.Second}
 		}
@@ -149,9 +173,12 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 	}
 
 	var res *batch.Result
-	if cmd == "apply" {
+	switch cmd {
+	case "apply":
 		res, err = batch.Apply(ctx, cfg)
-	} else {
+	case "verify":
+		res, err = batch.Verify(ctx, cfg)
+	default:
 		res, err = batch.Plan(ctx, cfg)
 	}
 	if res != nil {
@@ -308,8 +335,11 @@ func startInProcessSandbox() (string, *sandbox.Server, func(), error) {
 func printSummary(w io.Writer, res *batch.Result) {
 	s := res.Summary
 	outcomes := report.ApplyOutcomes()
-	if s.Command == report.CommandPlan {
+	switch s.Command {
+	case report.CommandPlan:
 		outcomes = report.PlanOutcomes()
+	case report.CommandVerify:
+		outcomes = report.VerifyOutcomes()
 	}
 	total := 0
 	parts := make([]string, 0, len(outcomes))
@@ -343,10 +373,19 @@ func printSummary(w io.Writer, res *batch.Result) {
 			for _, warn := range sm.Warnings {
 				fmt.Fprintf(w, "    warning: %s\n", strings.ReplaceAll(warn, "\n", "; "))
 			}
+			for _, d := range sm.Diffs {
+				fmt.Fprintf(w, "    %s\n", d)
+			}
 		}
+		if s.Reads > 0 {
+			fmt.Fprintf(w, "reads %d: %d rows found unchanged by reading the live records\n", s.Reads, res.UnchangedByRead)
+		}
+	} else if s.Command == report.CommandVerify {
+		fmt.Fprintf(w, "reads %d; no update sent\n", s.Reads)
 	} else {
 		fmt.Fprintf(w, "requests %d (retries %d, rate-limited %d); budget %s: %d used, %d left\n",
 			s.Requests, s.Retries, s.RateLimited, s.Budget.Day, s.Budget.Used, s.Budget.Left)
+		fmt.Fprintf(w, "reads %d (apart from the update budget): %d rows found unchanged by reading\n", s.Reads, res.UnchangedByRead)
 	}
 	if t := s.RunTotals; t != nil {
 		fmt.Fprintf(w, "the run so far (resumed; started %s): requests %d (retries %d, rate-limited %d); %s\n",
@@ -366,7 +405,7 @@ func printSummary(w io.Writer, res *batch.Result) {
 // collector.
 func logSummary(logger *slog.Logger, res *batch.Result) {
 	s := res.Summary
-	attrs := []any{"run", s.RunID, "exit_code", s.ExitCode, "requests", s.Requests, "retries", s.Retries,
+	attrs := []any{"run", s.RunID, "exit_code", s.ExitCode, "requests", s.Requests, "reads", s.Reads, "retries", s.Retries,
 		"rate_limited", s.RateLimited, "budget_used", s.Budget.Used, "budget_left", s.Budget.Left,
 		"report", res.ReportDir}
 	if res.Stopped != "" {
@@ -407,6 +446,13 @@ func backlogLine(b report.Backlog, at time.Time) string {
 			ratelimit.FormatETA(at.Sub(b.OldestSince).Truncate(time.Minute)))
 	}
 	return line + fmt.Sprintf("; the changes take %.1f days of budget", b.Days)
+}
+
+// flagGiven reports whether the command line set the flag name.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func plural(n int, word string) string {

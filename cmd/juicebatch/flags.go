@@ -80,6 +80,9 @@ type runFlags struct {
 	sandbox       bool
 	metricsPush   string
 	metricsFile   string
+	refresh       string
+	readRate      ratelimit.Rate
+	retryRejected bool
 }
 
 // rateFlag records whether --rate was given, so --sandbox can pick its own
@@ -134,7 +137,13 @@ func (f *runFlags) register(fs *flag.FlagSet, std stdio, cmd string) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.progressEvery, "progress-interval", 30*time.Second, "off a terminal, log a progress line this often")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar or progress lines")
+	f.readRate = ratelimit.Rate{N: 1000, Per: time.Hour}
+	fs.Var(&f.readRate, "read-rate", "pace of read requests (GET), apart from updates, e.g. 1000/h")
+	if cmd != "verify" {
+		fs.StringVar(&f.refresh, "refresh", batch.RefreshAuto, "read live records before writing: auto (customers the state has no applied record of), all, or none")
+	}
 	if cmd == "apply" {
+		fs.BoolVar(&f.retryRejected, "retry-rejected", false, "send updates the server rejected before (400/404/422) again")
 		fs.StringVar(&f.metricsPush, "metrics-push", "", "at the end, push the run's counters to this Prometheus Pushgateway `URL`")
 		fs.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the run's counters to this `file` in the node exporter's textfile format")
 		fs.BoolVar(&f.sandbox, "sandbox", false, "run against an in-process sandbox that knows every id (a rehearsal; nothing leaves this machine)")
@@ -151,6 +160,7 @@ func (f *runFlags) config(files []string, std stdio) (batch.Config, error) {
 		DailyBudget: f.dailyBudget, Wait: f.wait, Full: f.full, NewRun: f.newRun, Grace: f.grace,
 		StatePath: f.state, ReportDir: f.reportDir, ProgressEvery: f.progressEvery,
 		StatusFile: batch.StatusPath(f.state),
+		Refresh:    f.refresh, ReadRate: f.readRate, RetryRejected: f.retryRejected,
 	}
 	if len(files) > 1 {
 		cfg.Inputs = files

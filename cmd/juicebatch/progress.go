@@ -50,6 +50,9 @@ func (p *barProgress) Done(s batch.Snapshot) {
 // for the daily quota ("ETA 2d 3h (daily quota)").
 func describe(s batch.Snapshot) string {
 	d := fmt.Sprintf("%d req", s.Requests)
+	if s.Reads > 0 {
+		d += fmt.Sprintf(", %d reads", s.Reads) // reads are limited apart from updates
+	}
 	if s.BudgetLeft >= 0 {
 		d += fmt.Sprintf(", %d left today", s.BudgetLeft)
 	}
@@ -69,8 +72,12 @@ func (p logProgress) Update(s batch.Snapshot) { p.log.Info("progress", progressA
 func (p logProgress) Done(s batch.Snapshot)   { p.log.Info("progress", progressAttrs(s)...) }
 
 func progressAttrs(s batch.Snapshot) []any {
-	attrs := []any{"done", s.Done, "total", s.Total, "requests", s.Requests, "retries", s.Retries,
-		"rate_limited", s.RateLimited, "rate", s.Rate.String(), "budget_left", s.BudgetLeft}
+	attrs := []any{"done", s.Done, "total", s.Total, "requests", s.Requests}
+	if s.Reads > 0 {
+		attrs = append(attrs, "reads", s.Reads)
+	}
+	attrs = append(attrs, "retries", s.Retries,
+		"rate_limited", s.RateLimited, "rate", s.Rate.String(), "budget_left", s.BudgetLeft)
 	if s.ETA > 0 {
 		attrs = append(attrs, "eta", ratelimit.FormatETA(s.ETA), "eta_quota_bound", s.QuotaBound)
 	}

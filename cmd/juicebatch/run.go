@@ -39,6 +39,7 @@ Usage:
   juicebatch apply   [flags] FILE...  send the updates in FILE ("-" = stdin)
   juicebatch plan    [flags] FILE...  validate and diff FILE; write the report of what
                                       apply would send; sends nothing, needs no key
+  juicebatch verify  [flags] FILE...  compare FILE with the live records; sends no update
   juicebatch status  [flags]          runs recorded in the state file, their progress,
                                       and today's quota use per API key
   juicebatch sandbox [flags]          a local server that behaves like the documented API
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, std stdio) int {
 		return runApply(ctx, rest, std)
 	case "plan":
 		return runPlan(ctx, rest, std)
+	case "verify":
+		return runVerify(ctx, rest, std)
 	case "status":
 		return runStatus(ctx, rest, std)
 	case "sandbox":

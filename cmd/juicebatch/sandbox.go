@@ -19,8 +19,10 @@ const sandboxHelp = `Usage: juicebatch sandbox --keys KEY[,KEY] [flags]
 
 Serve a local stand-in for the customer update API: PATCH /customers/{id} with
 its documented rules (auth, validation, partial updates, per-key limits with
-429 + Retry-After, Idempotency-Key replay), GET /customers/{id} to inspect a
-record, and GET /_sandbox/stats (no auth) for what it saw. Once listening it
+429 + Retry-After, Idempotency-Key replay), the read endpoints GET /customers
+(pages by created_at) and GET /customers/{id} under their own hourly limit,
+POST /_sandbox/edit (loopback, no auth) to change a record as the provider's
+own app would, and GET /_sandbox/stats (no auth) for what it saw. Once listening it
 prints one line, "sandbox listening on http://HOST:PORT", and serves until
 interrupted (SIGINT/SIGTERM). It listens on loopback unless --listen names
 another address; a --listen without a host (":8080") means 127.0.0.1.
@@ -38,6 +40,9 @@ Examples:
   curl -X PATCH http://127.0.0.1:8080/customers/6f7e1e7f-93d1-4fcc-b7a4-738f869615c8 \
       -H 'Authorization: Bearer test_abc' -H 'Content-Type: application/json' \
       -H 'Idempotency-Key: first-try' -d '{"phone_number": "+2348012345678"}'
+  curl -H 'Authorization: Bearer test_abc' 'http://127.0.0.1:8080/customers?limit=100&sort=created_at:asc'
+  curl -X POST http://127.0.0.1:8080/_sandbox/edit \
+      -d '{"id": "6f7e1e7f-93d1-4fcc-b7a4-738f869615c8", "set": {"email": "changed@example.com"}}'
   curl http://127.0.0.1:8080/_sandbox/stats
 `
 
@@ -61,6 +66,7 @@ func runSandbox(ctx context.Context, args []string, std stdio) int {
 		create    = fs.Bool("create-unknown", false, "create a customer on its first PATCH instead of answering 404")
 		perMinute = fs.Int("per-minute", 10, "requests per sliding 60-second window per API key")
 		perDay    = fs.Int("per-day", 1000, "requests per UTC day per API key")
+		readsHour = fs.Int("reads-per-hour", 1000, "read requests (GET /customers, GET /customers/{id}) per sliding hour per API key, apart from the update limits")
 		failRate  = fs.Float64("fail-rate", 0, "`probability` of answering 503 before applying an update")
 		dropRate  = fs.Float64("drop-after-apply", 0, "`probability` of applying an update, then closing the connection unanswered")
 		latency   = fs.Duration("latency", 0, "`duration` added to every PATCH answer")
@@ -94,6 +100,8 @@ func runSandbox(ctx context.Context, args []string, std stdio) int {
 		return usageErr("--per-minute must be at least 1, got %d", *perMinute)
 	case *perDay < 1:
 		return usageErr("--per-day must be at least 1, got %d", *perDay)
+	case *readsHour < 1:
+		return usageErr("--reads-per-hour must be at least 1, got %d", *readsHour)
 	case !(*failRate >= 0 && *failRate <= 1):
 		return usageErr("--fail-rate must be between 0 and 1, got %v", *failRate)
 	case !(*dropRate >= 0 && *dropRate <= 1):
@@ -116,6 +124,7 @@ func runSandbox(ctx context.Context, args []string, std stdio) int {
 		CreateUnknown:  *create,
 		PerMinute:      *perMinute,
 		PerDay:         *perDay,
+		ReadsPerHour:   *readsHour,
 		FailRate:       *failRate,
 		DropAfterApply: *dropRate,
 		Latency:        *latency,

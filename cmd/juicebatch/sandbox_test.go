@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -152,6 +153,8 @@ func TestSandboxCommandErrors(t *testing.T) {
 		{"argument", []string{"--keys", "k", "extra"}, nil, exitUsage, `unexpected argument "extra"`},
 		{"zero per minute", []string{"--keys", "k", "--per-minute", "0"}, nil, exitUsage, "--per-minute must be at least 1"},
 		{"zero per day", []string{"--keys", "k", "--per-day", "0"}, nil, exitUsage, "--per-day must be at least 1"},
+		{"zero reads per hour", []string{"--keys", "k", "--reads-per-hour", "0"}, nil, exitUsage, "--reads-per-hour must be at least 1, got 0"},
+		{"reads per hour not a number", []string{"--keys", "k", "--reads-per-hour", "many"}, nil, exitUsage, "invalid value"},
 		{"fail rate over 1", []string{"--keys", "k", "--fail-rate", "2"}, nil, exitUsage, "--fail-rate must be between 0 and 1"},
 		{"drop rate NaN", []string{"--keys", "k", "--drop-after-apply", "NaN"}, nil, exitUsage, "--drop-after-apply must be between 0 and 1"},
 		{"negative latency", []string{"--keys", "k", "--latency", "-1s"}, nil, exitUsage, "--latency must not be negative"},
@@ -172,6 +175,63 @@ func TestSandboxCommandErrors(t *testing.T) {
 			}
 			if stdout.String() != "" {
 				t.Errorf("runSandbox(%q) stdout = %q; want nothing", tt.args, stdout.String())
+			}
+		})
+	}
+}
+
+func TestSandboxCommandReads(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		limit int
+	}{
+		{"default read limit", nil, 1000},
+		{"--reads-per-hour", []string{"--reads-per-hour", "2"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr syncBuffer
+			args := append([]string{"--listen", "127.0.0.1:0", "--keys", "test_cmd_k1", "--seed", "1"}, tt.args...)
+			url, _, cancel, code := startSandbox(t, args, nil, &stderr)
+			defer func() {
+				cancel()
+				<-code
+			}()
+			do := func(method, path, body string) (*http.Response, string) {
+				t.Helper()
+				req, err := http.NewRequest(method, url+path, strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if method == http.MethodGet {
+					req.Header.Set("Authorization", "Bearer test_cmd_k1")
+				}
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", method, path, err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				return res, string(b)
+			}
+			const id = "6f7e1e7f-93d1-4fcc-b7a4-738f869615c8"
+			res, body := do(http.MethodPost, "/_sandbox/edit", `{"id":"`+id+`","set":{"email":"edited@example.com"}}`)
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, `"changed":true`) {
+				t.Fatalf("POST /_sandbox/edit = %d %s; want 200 changed", res.StatusCode, body)
+			}
+			res, body = do(http.MethodGet, "/customers?limit=100&sort=created_at:asc", "")
+			want := strconv.Itoa(tt.limit)
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, `"email":"edited@example.com"`) ||
+				res.Header.Get("X-RateLimit-Limit") != want || res.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(tt.limit-1) {
+				t.Errorf("GET /customers = %d, limit %q remaining %q, %s; want 200, %d, %d, the edited email", res.StatusCode,
+					res.Header.Get("X-RateLimit-Limit"), res.Header.Get("X-RateLimit-Remaining"), body, tt.limit, tt.limit-1)
+			}
+			if tt.limit == 2 {
+				do(http.MethodGet, "/customers/"+id, "")
+				if res, body := do(http.MethodGet, "/customers/"+id, ""); res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+					t.Errorf("third read = %d %s, Retry-After %q; want 429 with Retry-After", res.StatusCode, body, res.Header.Get("Retry-After"))
+				}
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -72,6 +73,9 @@ type statusQuota struct {
 	Key  string `json:"key"`
 	Used int    `json:"used"`
 	Left int    `json:"left"`
+	// Reads are the read requests (GET) sent today with the key, limited
+	// apart from the update quota.
+	Reads int `json:"reads"`
 }
 
 // printRunning shows the status file of the apply that holds the state.
@@ -109,6 +113,9 @@ func printRunning(std stdio, state string, asJSON bool, lockErr error, htmlFile 
 		fmt.Fprintf(std.out, " %d %s", st.Outcomes[o], o)
 	}
 	fmt.Fprintf(std.out, "\nrequests %d (retries %d, rate-limited %d); budget left today %d", st.Requests, st.Retries, st.RateLimited, st.BudgetLeft)
+	if st.Reads > 0 {
+		fmt.Fprintf(std.out, "; reads %d", st.Reads)
+	}
 	if st.ETA != "" {
 		fmt.Fprintf(std.out, "; ETA %s", st.ETA)
 		if st.QuotaBound {
@@ -202,10 +209,26 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 			Retries: r.Retries, RateLimited: r.RateLimited, ExitCode: r.ExitCode,
 		})
 	}
+	reads, err := store.Reads()
+	if err != nil {
+		fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+		return exitFatal
+	}
 	for _, q := range quotas {
 		if q.Day == day {
 			out.Quota = append(out.Quota, statusQuota{Key: q.Fingerprint, Used: q.Used, Left: max(0, *budget-q.Used)})
 		}
+	}
+	for _, rd := range reads {
+		if rd.Day != day {
+			continue
+		}
+		i := slices.IndexFunc(out.Quota, func(q statusQuota) bool { return q.Key == rd.Fingerprint })
+		if i < 0 {
+			out.Quota = append(out.Quota, statusQuota{Key: rd.Fingerprint, Left: *budget})
+			i = len(out.Quota) - 1
+		}
+		out.Quota[i].Reads = rd.Used
 	}
 	if *asJSON {
 		enc := json.NewEncoder(std.out)
@@ -240,12 +263,12 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 	tw.Flush()
 	fmt.Fprintf(std.out, "\nquota today (%s UTC, budget %d a day):\n", day, *budget)
 	tw = tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tUSED\tLEFT")
+	fmt.Fprintln(tw, "KEY\tUSED\tLEFT\tREADS")
 	if len(out.Quota) == 0 {
 		fmt.Fprintln(tw, "(no requests today)")
 	}
 	for _, q := range out.Quota {
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", q.Key, q.Used, q.Left)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", q.Key, q.Used, q.Left, q.Reads)
 	}
 	tw.Flush()
 	fmt.Fprintf(std.out, "\nbacklog (changes waiting for budget; days of %d-a-day budget they and the last night's new changes take):\n", *budget)

@@ -169,3 +169,35 @@ func advanceToRelease(t *testing.T, p *Pacer, clk *clockwork.FakeClock, out <-ch
 	t.Fatal("Wait neither returned nor started a timer")
 	return waitResult{}
 }
+
+// TestHeardOwnWindowNeedsNoReset: a word that shows only our own requests
+// in the window (the server's count equals ours) leaves the hold to the
+// window guard, which knows their instants exactly; the word's Reset,
+// rounded up to a whole second, would only hold up to a second longer.
+func TestHeardOwnWindowNeedsNoReset(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0)
+	p := NewPacer(Rate{10, time.Minute}, clk, nil)
+	var at time.Time
+	for i := range 10 {
+		at = next(t, p, clk, t0.Add(time.Duration(i)*spacing10))
+		// The sandbox's word: the requests in the window so far, and the
+		// instant the oldest leaves it, rounded up to the second.
+		p.Heard(at, window(10, 10-(i+1), t0.Add(61*time.Second)), false)
+	}
+	// The guard: the 11th goes when the first is 60.3 s old, not at 61 s.
+	next(t, p, clk, t0.Add(60300*time.Millisecond))
+
+	// Nine of ours and one other's fill the window: the word holds the
+	// tenth to its Reset, though neither the pace nor the guard would.
+	clk2 := clockwork.NewFakeClockAt(t0)
+	p2 := NewPacer(Rate{10, time.Minute}, clk2, nil)
+	for i := range 9 {
+		at = next(t, p2, clk2, t0.Add(time.Duration(i)*spacing10))
+		remaining := 10 - (i + 1)
+		if i == 8 {
+			remaining = 0
+		}
+		p2.Heard(at, window(10, remaining, t0.Add(61*time.Second)), false)
+	}
+	next(t, p2, clk2, t0.Add(61*time.Second))
+}

@@ -67,6 +67,12 @@ type Pacer struct {
 type heard struct {
 	b    Budget
 	from time.Time
+	// mine is true when the word shows the server counting only this
+	// Pacer's requests, under a limit no lower than the Pacer's own: then
+	// the window guard, which knows those requests to the nanosecond,
+	// already holds what the word would, and the word's Reset, in whole
+	// seconds rounded up, would only hold up to a second longer.
+	mine bool
 }
 
 // waiter is one caller of Wait. Only the head of the queue holds a
@@ -273,8 +279,9 @@ func (p *Pacer) Heard(sent time.Time, w Word, limited bool) {
 				for lo <= i && !p.released[lo].After(sent.Add(-p.base.Per)) {
 					lo++
 				}
-				ours := i + 1 - lo
-				p.share = ShareFactor(p.base.N, w.Window.Limit, Others(w.Window.Limit, w.Window.Remaining, ours))
+				others := Others(w.Window.Limit, w.Window.Remaining, i+1-lo)
+				p.share = ShareFactor(p.base.N, w.Window.Limit, others)
+				p.win.mine = others == 0 && w.Window.Limit >= p.base.N
 			}
 		}
 		if w.Day.Known() && !sent.Before(p.day.from) {
@@ -298,7 +305,7 @@ const logCap = 256
 func (p *Pacer) holdLocked(t time.Time) time.Time {
 	for range 2 { // a day hold may land in a window hold, and the reverse
 		for _, h := range [...]heard{p.win, p.day} {
-			if h.from.IsZero() {
+			if h.from.IsZero() || h.mine {
 				continue
 			}
 			// Release instants strictly increase: at most one equals from.

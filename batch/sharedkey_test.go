@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -222,6 +223,18 @@ func every(offset, d time.Duration, n int) []time.Duration {
 	return out
 }
 
+// poisson is instants of a Poisson process averaging one per mean, up to
+// until, from a seeded source: another client whose requests come when its
+// users act, not on a timer.
+func poisson(mean, until time.Duration, seed uint64) []time.Duration {
+	rnd := rand.New(rand.NewPCG(seed, 0))
+	var out []time.Duration
+	for t := time.Duration(rnd.ExpFloat64() * float64(mean)); t < until; t += time.Duration(rnd.ExpFloat64() * float64(mean)) {
+		out = append(out, t)
+	}
+	return out
+}
+
 // burst is n instants at offset.
 func burst(offset time.Duration, n int) []time.Duration {
 	return every(offset, 0, n)
@@ -253,5 +266,40 @@ func TestSharedKeyAlone(t *testing.T) {
 	t.Log(run)
 	if run.oursLimited != 0 || run.utilization < 0.99 {
 		t.Errorf("alone: %d 429s, %.1f%% of 10/min; want 0 and ≥ 99%%", run.oursLimited, run.utilization*100)
+	}
+}
+
+// BenchmarkSharedKey measures, for a 150-row run at 10/min against the
+// sandbox's 10 a sliding minute (on a fake clock, so a run takes well under
+// a second), how much of what the key's other user leaves the run uses,
+// and how many 429s each side gets:
+//
+//	go test -run '^$' -bench SharedKey -benchtime 1x ./batch/
+//
+// The runs are deterministic: one iteration says all.
+func BenchmarkSharedKey(b *testing.B) {
+	scenarios := []struct {
+		name  string
+		other []time.Duration
+	}{
+		{"alone", nil},
+		{"share=20%", every(13700*time.Millisecond, 30*time.Second, 60)},
+		{"share=30%", every(13700*time.Millisecond, 20*time.Second, 90)},
+		{"share=20%,random", poisson(30*time.Second, 40*time.Minute, 7)},
+		{"burst=6", burst(61*time.Second, 6)},
+	}
+	for _, sc := range scenarios {
+		b.Run(sc.name, func(b *testing.B) {
+			var run sharedRun
+			for b.Loop() {
+				run = runShared(b, 150, sc.other)
+			}
+			b.ReportMetric(run.utilization*100, "used_%")
+			b.ReportMetric(float64(run.oursLimited)*100/float64(run.ours), "429_%")
+			b.ReportMetric(run.secondHalf*100, "2nd_half_%")
+			b.ReportMetric(float64(run.other-run.otherLimited), "other_sent")
+			b.ReportMetric(float64(run.otherLimited), "other_429s")
+			b.ReportMetric(run.span.Minutes(), "fake_min")
+		})
 	}
 }

@@ -205,10 +205,11 @@ func (p *Pacer) Wait(ctx context.Context) (time.Time, error) {
 //   - No caller is released before until, including callers already waiting.
 //     A until in the past holds nobody. Pauses never shorten one another.
 //   - The pace slows to 0.8 × the current pace, but never below a quarter of
-//     the configured rate, and stays slowed for the life of the Pacer: a 429
-//     means something outside this process shares the key or the server
-//     counts differently, and probing back up would spend requests on more
-//     429s.
+//     the configured rate (Slowed): a 429 means something outside this
+//     process spent the key or the server counts differently. The slowdown
+//     is not for good: answers without a 429 that Heard is told of take the
+//     pace back up, 5 % of the configured rate every second one (Climb), so
+//     one 429 costs a few seconds, not the rest of the run.
 //   - A 429 slows the pace only if a request left after the previous
 //     slowdown. Concurrent workers often get 429s for requests that all
 //     left before the first one was seen; those say nothing about the
@@ -226,10 +227,10 @@ func (p *Pacer) Pause(until time.Time) {
 	if p.sentSinceSlow && p.factor > minFactor {
 		p.factor = Slowed(p.factor)
 		p.applySpacingLocked(now)
+		p.slowedAt = now
 	}
 	p.sentSinceSlow = false
 	p.clean = 0
-	p.slowedAt = now
 	p.rescheduleHeadLocked(head, now)
 }
 

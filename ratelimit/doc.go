@@ -92,14 +92,17 @@
 //     configured one again. A 429's own Limit may be another limit's (the
 //     day's), so a 429 word holds but does not set the share.
 //
-// When the word shows only this Pacer's requests in the window, under a
-// limit no lower than its own, the guard already knows them to the
+// When the word shows only this Pacer's requests in the window, the guard already knows them to the
 // nanosecond and the word's Reset, which servers round up to a whole
 // second, would only hold the next request up to a second longer than
 // needed; so then the word holds nothing and the guard decides.
 //
-// The word describes the window the Pacer's Rate models: its Per is taken
-// as the server's window length, which the headers do not say.
+// The headers do not say how long the server's window is. The share and
+// the hand-over to the guard take it to be the Rate's Per when the
+// server's Limit is the Rate's N (10 a minute against 10 a minute, as
+// documented; 1000 an hour for reads). Under any other Limit (a --rate of
+// 10/s against 600 a minute) our requests in the server's window cannot be
+// counted, so only the hold applies.
 //
 // # Recovery after a 429
 //

@@ -201,3 +201,17 @@ func TestHeardOwnWindowNeedsNoReset(t *testing.T) {
 	}
 	next(t, p2, clk2, t0.Add(61*time.Second))
 }
+
+// TestHeardShareNeedsTheSameLimit: under a server limit other than the
+// Pacer's N, its window is of unknown length, our requests in it cannot be
+// counted, and the word does not set the share (at 10/s against 600 a
+// minute, 597 counted would otherwise read as 587 others').
+func TestHeardShareNeedsTheSameLimit(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0)
+	p := NewPacer(Rate{10, time.Second}, clk, nil)
+	a := next(t, p, clk, t0)
+	p.Heard(a, window(600, 3, t0.Add(time.Minute)), false)
+	if got, want := p.Rate(), (Rate{10, time.Second}); got != want {
+		t.Errorf("Rate() after a word under another limit = %v; want %v", got, want)
+	}
+}

@@ -68,7 +68,7 @@ type heard struct {
 	b    Budget
 	from time.Time
 	// mine is true when the word shows the server counting only this
-	// Pacer's requests, under a limit no lower than the Pacer's own: then
+	// Pacer's requests, under the Pacer's own limit: then
 	// the window guard, which knows those requests to the nanosecond,
 	// already holds what the word would, and the word's Reset, in whole
 	// seconds rounded up, would only hold up to a second longer.
@@ -247,7 +247,8 @@ func (p *Pacer) Pause(until time.Time) {
 //     those released since the word's request left, and holds the next
 //     until its Reset (see Hold). A word whose request is older than the
 //     last logCap releases is ignored.
-//   - Share: a window word that says Limit and Remaining, not from a 429,
+//   - Share: a window word that says Limit (equal to the Rate's N, so
+//     that its window is the Rate's Per) and Remaining, not from a 429,
 //     tells how many requests others spent in the window (see Others); the
 //     pace is kept to ShareFactor of the configured rate until the next
 //     word says otherwise. A 429's Limit may be another limit's (the day's),
@@ -273,7 +274,12 @@ func (p *Pacer) Heard(sent time.Time, w Word, limited bool) {
 	if found {
 		if w.Window.Known() && !sent.Before(p.win.from) {
 			p.win = heard{b: w.Window, from: sent}
-			if w.Window.Limit > 0 && !limited {
+			// The share needs the server's window to be the Pacer's Per,
+			// which the headers do not say: it is taken to be when the
+			// server's limit is the Pacer's N (10 a minute, 1000 an
+			// hour). Under any other limit, our requests in the server's
+			// window cannot be counted, and only the hold applies.
+			if w.Window.Limit == p.base.N && !limited {
 				// Our requests in the server's window of this answer:
 				// released in (sent − Per, sent].
 				lo, _ := slices.BinarySearchFunc(p.released, sent.Add(-p.base.Per), time.Time.Compare)
@@ -282,7 +288,7 @@ func (p *Pacer) Heard(sent time.Time, w Word, limited bool) {
 				}
 				others := Others(w.Window.Limit, w.Window.Remaining, i+1-lo)
 				p.share = ShareFactor(p.base.N, w.Window.Limit, others)
-				p.win.mine = others == 0 && w.Window.Limit >= p.base.N
+				p.win.mine = others == 0
 			}
 		}
 		if w.Day.Known() && !sent.Before(p.day.from) {

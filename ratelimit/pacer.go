@@ -68,10 +68,10 @@ type heard struct {
 	b    Budget
 	from time.Time
 	// mine is true when the word shows the server counting only this
-	// Pacer's requests, under the Pacer's own limit: then
-	// the window guard, which knows those requests to the nanosecond,
-	// already holds what the word would, and the word's Reset, in whole
-	// seconds rounded up, would only hold up to a second longer.
+	// Pacer's requests, under the Pacer's own limit: then the window guard,
+	// which knows those requests to the nanosecond, already holds what the
+	// word would, and the word's Reset, in whole seconds rounded up, would
+	// only hold up to a second longer.
 	mine bool
 }
 
@@ -262,6 +262,10 @@ func (p *Pacer) Pause(until time.Time) {
 //
 // The same Pacer type serves every budget the server keeps: one Pacer per
 // budget (updates, reads), each fed only its own answers.
+//
+// A hold, like a pause, is never shortened once the caller first in line
+// has been given its slot: a later word that lifts it applies from the
+// next caller on (the limiter's clock never goes back).
 func (p *Pacer) Heard(sent time.Time, w Word, limited bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

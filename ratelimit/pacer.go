@@ -264,8 +264,11 @@ func (p *Pacer) Pause(until time.Time) {
 // budget (updates, reads), each fed only its own answers.
 //
 // A hold, like a pause, is never shortened once the caller first in line
-// has been given its slot: a later word that lifts it applies from the
-// next caller on (the limiter's clock never goes back).
+// has been given its slot: the limiter's clock never goes back (see
+// limAt), so a later word that would lift the hold leaves that slot where
+// it is. Such a word can only come from a request already in flight when
+// the hold was set, so this costs at most one hold's wait, and errs on the
+// side of no 429.
 func (p *Pacer) Heard(sent time.Time, w Word, limited bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -14,8 +14,8 @@ import (
 // with --wait the pacer holds the next request until the server's reset
 // instead.
 func (r *runner) heard(sent time.Time, res api.Result) {
-	if res.Status == 0 {
-		return // no answer: nothing said
+	if res.Status == 0 && !res.Word.Window.Known() && !res.Word.Day.Known() {
+		return // no answer (or one cut off before it said anything)
 	}
 	r.pacer.Heard(sent, res.Word, res.Status == http.StatusTooManyRequests)
 	until, ok := serverQuotaSpent(res.Word, r.clock.Now())

@@ -274,8 +274,8 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) 
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	res := Result{Status: resp.StatusCode, Duration: time.Since(start)}
-	// Read before the body: the server counted the request whatever
-	// happens to the rest of its answer.
+	// The server counted the request whatever happened to the rest of its
+	// answer, so the word is kept even when the body is cut off below.
 	res.Word = ratelimit.ParseWord(resp.Header, c.now())
 	if err != nil {
 		// The answer was cut off: whether the update applied is unknown,

@@ -345,6 +345,7 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	t.since = time.Time{}
 	res := r.client.Patch(sendCtx, t.id, t.json, t.key)
 	r.pacer.Answered(at, r.clock.Now())
+	r.heard(at, res)
 	if res.Err != nil && isNotSent(res.Err) {
 		if err := r.rl.Refund(r.fp, day); err != nil {
 			return r.abandon(t, &StateError{Err: err}), false

@@ -18,12 +18,6 @@ const (
 	// 1/200 = 0.5 %; see the package comment for why.
 	slackDiv = 200
 
-	// slowStep multiplies the pace on each 429 that counts (see Pause).
-	slowStep = 0.8
-
-	// minFactor is the slowest the pace gets: a quarter of the configured rate.
-	minFactor = 0.25
-
 	// grain is the unit the spacing is rounded up to and the limiter's
 	// delays are rounded to, for spacings of at least grainFrom. rate.Limiter
 	// keeps its limit as float64 events per second, so a 6.03 s delay can
@@ -52,13 +46,33 @@ type Pacer struct {
 	// move its clock backwards without taking back the tokens it counted
 	// forward, and credit tokens twice. Every call passes max(now, limAt).
 	limAt      time.Time
-	factor     float64     // current pace / configured pace, in [minFactor, 1]
+	factor     float64     // the 429 factor (Slowed, Climb), in [minFactor, 1]
 	pauseUntil time.Time   // no release before this instant
 	sent       []time.Time // the last ≤ N release instants, oldest first
 	queue      []*waiter   // callers of Wait, in arrival order; queue[0] is the head
 	// sentSinceSlow is true when a request was released after the last
 	// slowdown, i.e. when a new 429 can be blamed on the current pace.
 	sentSinceSlow bool
+
+	// The server's word (see Heard).
+	share    float64     // ShareFactor of the latest window word, in [1/N, 1]
+	clean    int         // answers without a 429 since the last Climb step
+	slowedAt time.Time   // when the pace was last slowed; earlier requests' answers do not climb
+	win, day heard       // the latest word on the window and on the day
+	released []time.Time // the last ≤ logCap release instants as released, oldest first
+}
+
+// heard is the latest word the server said on one budget, and the release
+// instant of the request whose answer said it.
+type heard struct {
+	b    Budget
+	from time.Time
+	// mine is true when the word shows the server counting only this
+	// Pacer's requests, under the Pacer's own limit: then the window guard,
+	// which knows those requests to the nanosecond, already holds what the
+	// word would, and the word's Reset, in whole seconds rounded up, would
+	// only hold up to a second longer.
+	mine bool
 }
 
 // waiter is one caller of Wait. Only the head of the queue holds a
@@ -96,6 +110,7 @@ func NewPacer(r Rate, clk clockwork.Clock, recent []time.Time) *Pacer {
 		grain:         time.Nanosecond,
 		factor:        1,
 		sentSinceSlow: true,
+		share:         1,
 	}
 	if p.window/time.Duration(r.N) >= grainFrom {
 		p.grain = grain
@@ -190,10 +205,11 @@ func (p *Pacer) Wait(ctx context.Context) (time.Time, error) {
 //   - No caller is released before until, including callers already waiting.
 //     A until in the past holds nobody. Pauses never shorten one another.
 //   - The pace slows to 0.8 × the current pace, but never below a quarter of
-//     the configured rate, and stays slowed for the life of the Pacer: a 429
-//     means something outside this process shares the key or the server
-//     counts differently, and probing back up would spend requests on more
-//     429s.
+//     the configured rate (Slowed): a 429 means something outside this
+//     process spent the key or the server counts differently. The slowdown
+//     is not for good: answers without a 429 that Heard is told of take the
+//     pace back up, 5 % of the configured rate every second one (Climb), so
+//     one 429 costs a few seconds, not the rest of the run.
 //   - A 429 slows the pace only if a request left after the previous
 //     slowdown. Concurrent workers often get 429s for requests that all
 //     left before the first one was seen; those say nothing about the
@@ -207,29 +223,149 @@ func (p *Pacer) Pause(until time.Time) {
 	if until.After(p.pauseUntil) {
 		p.pauseUntil = until
 	}
-	var head *waiter
-	if len(p.queue) > 0 && p.queue[0].head {
-		head = p.queue[0]
-		if head.timer != nil {
-			head.timer.Stop()
-			head.timer = nil
-		}
-		p.cancelLocked(head, now)
-	}
+	head := p.unscheduleHeadLocked(now)
 	if p.sentSinceSlow && p.factor > minFactor {
-		p.factor = max(p.factor*slowStep, minFactor)
-		p.setSpacingLocked()
-		t := latest(now, p.limAt)
-		p.lim.SetLimitAt(t, rate.Every(p.spacing))
-		p.limAt = t
+		p.factor = Slowed(p.factor)
+		p.applySpacingLocked(now)
+		p.slowedAt = now
 	}
 	p.sentSinceSlow = false
-	if head != nil {
-		p.scheduleLocked(head, now)
-		select {
-		case head.kick <- struct{}{}:
-		default:
+	p.clean = 0
+	p.rescheduleHeadLocked(head, now)
+}
+
+// Heard tells the Pacer what the server said in its answer to the request
+// released at sent (the instant Wait returned for it): w, its rate-limit
+// headers as ParseWord reads them, and limited, whether the answer was a
+// 429. Call it for every answer of this Pacer's budget, whatever its status
+// and whatever its headers (a Word of no headers changes nothing but the
+// recovery); on a 429, call Pause as well. It does four things:
+//
+//   - Window and day holds: the latest word on each budget (the one of the
+//     request released last; an older request's answer, arriving late,
+//     does not undo a newer word) lets Remaining more requests go, minus
+//     those released since the word's request left, and holds the next
+//     until its Reset (see Hold). A word whose request is older than the
+//     last logCap releases is ignored.
+//   - Share: a window word that says Limit (equal to the Rate's N, so
+//     that its window is the Rate's Per) and Remaining, not from a 429,
+//     tells how many requests others spent in the window (see Others); the
+//     pace is kept to ShareFactor of the configured rate until the next
+//     word says otherwise. A 429's Limit may be another limit's (the day's),
+//     so it is not used for this.
+//   - Recovery: an answer that is not a 429, to a request released since
+//     the last slowdown, counts as clean; every second one takes the pace
+//     back up by 5 % of the configured rate (see Climb), until it is the
+//     configured rate again.
+//   - The caller first in line is rescheduled, so that all of it applies to
+//     the very next request.
+//
+// The same Pacer type serves every budget the server keeps: one Pacer per
+// budget (updates, reads), each fed only its own answers.
+//
+// A hold, like a pause, is never shortened once the caller first in line
+// has been given its slot: the limiter's clock never goes back (see
+// limAt), so a later word that would lift the hold leaves that slot where
+// it is. Such a word can only come from a request already in flight when
+// the hold was set, so this costs at most one hold's wait, and errs on the
+// side of no 429.
+func (p *Pacer) Heard(sent time.Time, w Word, limited bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clk.Now()
+	head := p.unscheduleHeadLocked(now)
+	defer p.rescheduleHeadLocked(head, now)
+
+	eff := min(p.factor, p.share)
+	i, found := slices.BinarySearchFunc(p.released, sent, time.Time.Compare)
+	if found {
+		if w.Window.Known() && !sent.Before(p.win.from) {
+			p.win = heard{b: w.Window, from: sent}
+			// The share needs the server's window to be the Pacer's Per,
+			// which the headers do not say: it is taken to be when the
+			// server's limit is the Pacer's N (10 a minute, 1000 an
+			// hour). Under any other limit, our requests in the server's
+			// window cannot be counted, and only the hold applies.
+			if w.Window.Limit == p.base.N && !limited {
+				// Our requests in the server's window of this answer:
+				// released in (sent − Per, sent].
+				lo, _ := slices.BinarySearchFunc(p.released, sent.Add(-p.base.Per), time.Time.Compare)
+				for lo <= i && !p.released[lo].After(sent.Add(-p.base.Per)) {
+					lo++
+				}
+				others := Others(w.Window.Limit, w.Window.Remaining, i+1-lo)
+				p.share = ShareFactor(p.base.N, w.Window.Limit, others)
+				p.win.mine = others == 0
+			}
 		}
+		if w.Day.Known() && !sent.Before(p.day.from) {
+			p.day = heard{b: w.Day, from: sent}
+		}
+	}
+	if !limited && !sent.Before(p.slowedAt) {
+		p.factor, p.clean = Climb(p.factor, p.clean)
+	}
+	if min(p.factor, p.share) != eff {
+		p.applySpacingLocked(now)
+	}
+}
+
+// logCap is how many release instants Heard can match a word's request
+// against, beyond the N of the window: room for the requests in flight.
+const logCap = 256
+
+// holdLocked is the earliest instant at or after t that the server's
+// latest words allow (see Hold).
+func (p *Pacer) holdLocked(t time.Time) time.Time {
+	for range 2 { // a day hold may land in a window hold, and the reverse
+		for _, h := range [...]heard{p.win, p.day} {
+			if h.from.IsZero() || h.mine {
+				continue
+			}
+			// Release instants strictly increase: at most one equals from.
+			j, found := slices.BinarySearchFunc(p.released, h.from, time.Time.Compare)
+			if found {
+				j++
+			}
+			t = Hold(h.b, len(p.released)-j, t)
+		}
+	}
+	return t
+}
+
+// applySpacingLocked sets the spacing for the current factors and tells
+// the limiter.
+func (p *Pacer) applySpacingLocked(now time.Time) {
+	p.setSpacingLocked()
+	t := latest(now, p.limAt)
+	p.lim.SetLimitAt(t, rate.Every(p.spacing))
+	p.limAt = t
+}
+
+// unscheduleHeadLocked takes back the reservation of the caller first in
+// line, if it holds one, so that a change of pace or hold applies to it;
+// rescheduleHeadLocked then gives it its new slot.
+func (p *Pacer) unscheduleHeadLocked(now time.Time) *waiter {
+	if len(p.queue) == 0 || !p.queue[0].head {
+		return nil
+	}
+	head := p.queue[0]
+	if head.timer != nil {
+		head.timer.Stop()
+		head.timer = nil
+	}
+	p.cancelLocked(head, now)
+	return head
+}
+
+func (p *Pacer) rescheduleHeadLocked(head *waiter, now time.Time) {
+	if head == nil {
+		return
+	}
+	p.scheduleLocked(head, now)
+	select {
+	case head.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -270,12 +406,13 @@ func (p *Pacer) Answered(sent, answered time.Time) {
 }
 
 // Rate is the current pace without the slack: the configured rate, or a
-// slower one after Pause, expressed as N requests per a longer period
-// (10/min slowed once is 10/1m15s).
+// slower one after Pause or while others share the key (see Heard),
+// expressed as N requests per a longer period (10/min slowed once is
+// 10/1m15s).
 func (p *Pacer) Rate() Rate {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	per := time.Duration(math.Round(float64(p.base.Per) / p.factor))
+	per := time.Duration(math.Round(float64(p.base.Per) / min(p.factor, p.share)))
 	return Rate{N: p.base.N, Per: per}
 }
 
@@ -302,10 +439,10 @@ func (p *Pacer) Waiting() int {
 func (p *Pacer) setSpacingLocked() {
 	n := time.Duration(p.base.N)
 	d := (p.window + n - 1) / n
-	if p.factor != 1 {
+	if f := min(p.factor, p.share); f != 1 {
 		// Rounded to the nanosecond first, so that float noise (6.03 s /
 		// 0.8 = 7.537500000000001 s) does not round up a whole grain.
-		d = time.Duration(math.Round(float64(d) / p.factor))
+		d = time.Duration(math.Round(float64(d) / f))
 	}
 	p.spacing = (d + p.grain - 1) / p.grain * p.grain
 }
@@ -335,6 +472,7 @@ func (p *Pacer) scheduleLocked(h *waiter, now time.Time) {
 	if n := len(p.sent); n >= p.base.N {
 		t = latest(t, p.sent[n-p.base.N].Add(p.window))
 	}
+	t = p.holdLocked(t)
 	h.res = p.lim.ReserveN(t, 1)
 	p.limAt = t
 	h.slot = t.Add(h.res.DelayFrom(t).Round(p.grain))
@@ -359,6 +497,11 @@ func (p *Pacer) releaseLocked(w *waiter, now time.Time) {
 	p.sent = append(p.sent, now)
 	if len(p.sent) > p.base.N {
 		p.sent = p.sent[len(p.sent)-p.base.N:]
+	}
+	p.released = append(p.released, now)
+	if keep := p.base.N + logCap; len(p.released) > 2*keep {
+		// Trimmed in batches, so the copy costs O(1) a release.
+		p.released = slices.Clone(p.released[len(p.released)-keep:])
 	}
 	p.sentSinceSlow = true
 	p.promoteLocked(now)

@@ -24,6 +24,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/juicebatch/juicebatch/ratelimit"
 )
 
 // DefaultBaseURL is the production API.
@@ -226,6 +228,10 @@ type Result struct {
 	// retry_after, or X-RateLimit-Reset); HasWait says whether it asked.
 	Wait    time.Duration
 	HasWait bool
+	// Word is what the answer's rate-limit headers say about the key's
+	// budgets (ratelimit.ParseWord), for the pacer; the zero Word when no
+	// answer came or it said nothing.
+	Word ratelimit.Word
 	// Record is the "data" object of a 200 answer.
 	Record json.RawMessage
 	// Duration is how long the request took.
@@ -268,6 +274,9 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) 
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	res := Result{Status: resp.StatusCode, Duration: time.Since(start)}
+	// The server counted the request whatever happened to the rest of its
+	// answer, so the word is kept even when the body is cut off below.
+	res.Word = ratelimit.ParseWord(resp.Header, c.now())
 	if err != nil {
 		// The answer was cut off: whether the update applied is unknown,
 		// exactly as for a dropped connection.

@@ -232,19 +232,19 @@ func (r *Reader) do(ctx context.Context, what string, send func(context.Context)
 		res := send(ctx)
 		now := r.cfg.Clock.Now()
 		r.pacer.Answered(at, now)
+		// The server's word beats the pace, as for updates (ratelimit's
+		// doc, "The server's word"): the read budget's own Pacer hears it.
+		if res.Status != 0 || res.Word.Window.Known() {
+			r.pacer.Heard(at, res.Word, res.Status == http.StatusTooManyRequests)
+		}
 		if res.Err == nil || !errors.Is(res.Err, api.ErrBadID) {
 			r.reads.Add(1)
 			if r.cfg.OnRead != nil {
 				r.cfg.OnRead(at)
 			}
 		}
-		// The server's word beats the pace: with nothing left until the
-		// reset, no read leaves before it.
-		if res.HasRemaining && res.Remaining == 0 && res.Reset.After(now) {
-			if wait := res.Reset.Sub(now); wait <= maxWait {
-				r.log.Info("the server's read limit is spent until its reset; reads wait", "until", res.Reset.Format(time.RFC3339))
-				r.pacer.Pause(res.Reset)
-			}
+		if until, ok := res.Word.Window.Spent(now); ok && until.Sub(now) <= maxWait {
+			r.log.Info("the server's read limit is spent until its reset; reads wait", "until", until.Format(time.RFC3339))
 		}
 		if err := ctx.Err(); err != nil {
 			return res, err

@@ -6,9 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/juicebatch/juicebatch/ratelimit"
 )
 
 // ReadResult is what one read request (GET /customers or GET
@@ -18,13 +18,9 @@ import (
 type ReadResult struct {
 	Result
 	// Body is the answer's body with the key cut out; nil without an answer.
+	// The rate-limit headers (X-RateLimit-Reset a Unix timestamp, as the
+	// GET endpoints document it) are in Result.Word, read as for updates.
 	Body []byte
-	// Remaining is X-RateLimit-Remaining and Reset X-RateLimit-Reset (a
-	// Unix timestamp, as the GET endpoints document it); HasRemaining says
-	// whether the server sent Remaining.
-	Remaining    int
-	HasRemaining bool
-	Reset        time.Time
 }
 
 // GetCustomer reads one customer: GET /customers/{id}. Like Patch it never
@@ -92,16 +88,7 @@ func (c *Client) get(ctx context.Context, u *url.URL) ReadResult {
 	res.Body = data
 	res.RequestID = redactString(resp.Header.Get("X-Request-Id"), c.key)
 	res.Wait, res.HasWait = WaitHint(resp.Header, data, c.now())
-	if v := strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			res.Remaining, res.HasRemaining = n, true
-		}
-	}
-	if v := strings.TrimSpace(resp.Header.Get("X-RateLimit-Reset")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 1e9 {
-			res.Reset = time.Unix(n, 0).UTC()
-		}
-	}
+	res.Word = ratelimit.ParseWord(resp.Header, c.now())
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return res
 	}

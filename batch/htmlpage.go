@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"slices"
 	"time"
 
 	"github.com/juicebatch/juicebatch/batch/normalize"
@@ -44,6 +45,14 @@ func (r *runner) htmlPage(sum report.Summary, stopped bool, problems report.RowL
 			page.Samples = append(page.Samples, report.Change{Row: s.Row, ID: s.ID, Fields: s.Fields, Note: impliedNote(s.ImpliedClears)})
 		}
 		return page, nil
+	}
+	if r.cmd == report.CommandVerify {
+		r.mu.Lock()
+		page.Differences = slices.Clone(r.differences)
+		page.DifferencesTotal = r.diffTotal
+		r.mu.Unlock()
+		slices.SortFunc(page.Differences, func(a, b report.Change) int { return a.Row - b.Row })
+		return page, nil // verify sends no update: no chart of writes
 	}
 	if r.fp == "" {
 		return page, nil

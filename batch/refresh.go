@@ -457,6 +457,7 @@ func (f *refresher) resolve(ctx context.Context, t *task) bool {
 	}
 	f.differs.Add(1)
 	if r.cmd == report.CommandVerify {
+		r.noteDifference(t, diffs)
 		return f.settle(t, outDiffers, 0, live.Join(diffs), nil)
 	}
 	d := checkpoint.DigestFields(rec.Digests())

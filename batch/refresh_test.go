@@ -411,6 +411,17 @@ func TestVerify(t *testing.T) {
 			t.Errorf("row %d: %v; want match", n, r)
 		}
 	}
+	// report.html lists the differing rows field by field, live and intended.
+	page, err := os.ReadFile(filepath.Join(e.dir, "verify-drift", report.HTMLName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Rows whose live record differs (5)", "row 3 · id <span class=\"id\">c-003</span>",
+		"drift-003@example.com", "v-007@example.com"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("verify's report.html lacks %q", want)
+		}
+	}
 	stateAfter, err := os.ReadFile(statePath)
 	if err != nil {
 		t.Fatal(err)

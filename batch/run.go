@@ -160,14 +160,18 @@ type runner struct {
 	outcomes map[string]int // rows decided by this invocation
 	// carried counts, by outcome, the rows an earlier invocation of the
 	// run had finished.
-	carried    map[string]int
-	planReqs   int
-	samples    []Sample
-	reason     stopReason
-	fatalErr   error
-	stopFeed   context.CancelFunc
-	abortSends context.CancelFunc
-	waitOnce   sync.Once
+	carried  map[string]int
+	planReqs int
+	samples  []Sample
+	// differences and diffTotal are verify's differing rows for
+	// report.html (the first report.MaxListedRows of them) and their count.
+	differences []report.Change
+	diffTotal   int
+	reason      stopReason
+	fatalErr    error
+	stopFeed    context.CancelFunc
+	abortSends  context.CancelFunc
+	waitOnce    sync.Once
 
 	// keyOK is closed once the server has accepted the key; until then
 	// probe lets one request at a time through (see keyGate).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/juicebatch/juicebatch/batch/api"
 	"github.com/juicebatch/juicebatch/checkpoint"
+	"github.com/juicebatch/juicebatch/live"
 	"github.com/juicebatch/juicebatch/report"
 )
 
@@ -83,4 +84,19 @@ func (r *runner) newClient() (*api.Client, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return c, nil
+}
+
+// noteDifference keeps, for report.html, the first report.MaxListedRows
+// rows whose live record differs, field by field, and counts them all.
+func (r *runner) noteDifference(t *task, diffs []live.FieldDiff) {
+	c := report.Change{Row: t.rows[len(t.rows)-1].Num, ID: t.id}
+	for _, d := range diffs {
+		c.Fields = append(c.Fields, report.FieldChange{Field: d.Field, Old: d.Live, OldKnown: true, New: d.Want, Kind: report.ChangeDiffering})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.diffTotal++
+	if len(r.differences) < report.MaxListedRows {
+		r.differences = append(r.differences, c)
+	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -102,5 +104,32 @@ func TestReadsOnTheCommandLine(t *testing.T) {
 	}
 	if st := sb.Stats(); len(st.RequestsByStatus) != 0 {
 		t.Errorf("verify sent updates: %v", st.RequestsByStatus)
+	}
+
+	// verify takes the inputs apply takes: the same rows as two gzip
+	// shards give the same answer, and the report says where c-007 came from.
+	lines := strings.SplitAfter(file.String(), "\n")
+	header := lines[0]
+	shards := []string{header + strings.Join(lines[1:6], ""), header + strings.Join(lines[6:], "")}
+	var names []string
+	for i, content := range shards {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		if _, err := zw.Write([]byte(content)); err != nil || zw.Close() != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(dir, fmt.Sprintf("export-%d.csv.gz", i+1))
+		if err := os.WriteFile(name, gz.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	verifyShards := append(append([]string{"verify"}, common...), "--state", filepath.Join(dir, "juicebatch.db"), "--report", filepath.Join(dir, "verify-shards"))
+	if got = invoke(t, dir, env, append(verifyShards, names...)...); got.code != exitRowsBad || !strings.Contains(got.stdout, "299 match, 1 differs") {
+		t.Errorf("verify of two gzip shards: exit %d; want 3 and 1 differs\n%s\n%s", got.code, got.stdout, got.stderr)
+	}
+	results, _ = os.ReadFile(filepath.Join(dir, "verify-shards", "results.csv"))
+	if want := "7,c-007,differs,,,,email: edited@example.com → c007@example.com,," + names[1] + ",3"; !strings.Contains(string(results), want) {
+		t.Errorf("results.csv of the shards lacks %q:\n%.600s", want, results)
 	}
 }

@@ -10,14 +10,14 @@
 #   scripts/screenshot.sh [--out FILE] [--size WxH]
 #
 #   --out FILE   where to write the PNG (default docs/report.png)
-#   --size WxH   the browser window (default 1000,1180: the whole demo page)
+#   --size WxH   the browser window (default 1000,1340: the whole demo page)
 #
 # Needs Go and chromium (Debian: apt-get install chromium) or chromium-browser.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/docs/report.png"
-size="1000,1180"
+size="1000,1340"
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--out) out="$2"; shift 2 ;;

@@ -460,7 +460,7 @@ func (r *runner) prepare(t *task) (bool, error) {
 // last applied to the customer with a 200: sending it would change nothing.
 func sameAsApplied(t *task, applied checkpoint.Applied) bool {
 	for _, fd := range t.body.Digests() {
-		if got, ok := applied.Fields[fd.Name]; !ok || got != fd.Sum {
+		if !applied.Matches(fd.Name, fd.Sum) {
 			return false
 		}
 	}

@@ -115,13 +115,52 @@ func allRuns(tx *bolt.Tx) ([]Run, error) {
 // keeps before today.
 const quotaRetention = 7
 
+// resumableRuns is how many unfinished runs (running or stopped) keep their
+// row records: the newest ones, which a nightly job resumes. An older
+// unfinished run keeps its summary; if it is ever re-invoked, it goes on
+// like a finished one (see the package doc, "What is kept").
+const resumableRuns = 3
+
+// StatusFinished is the Run.Status of a run that went through its input to
+// the end. Such a run keeps no row records after PruneRuns.
+const StatusFinished = "finished"
+
+// DeleteRows deletes the row records of run runID (its summary stays).
+func (s *Store) DeleteRows(runID string) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		rows := tx.Bucket([]byte(bucketRows))
+		if rows == nil || rows.Bucket([]byte(runID)) == nil {
+			return nil
+		}
+		return rows.DeleteBucket([]byte(runID))
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint: delete rows of run %s: %w", runID, err)
+	}
+	return nil
+}
+
 // PruneRuns deletes all but the newest keep runs (by StartedAt) with their
-// rows, and the rows of any run id that has no run record (so write the run
-// with PutRun before its rows). It also drops quota days more than 7 days
-// before today (UTC, by Options.Now) and the send instants of fingerprints
-// that sent nothing since. Applied records are kept: they are the change
-// detection. Freed pages are reused, so the file stops growing.
+// rows; the rows of every finished run (Status "finished"), of unfinished
+// runs but the newest three, and of any run id that has no run record (so
+// write the run with PutRun before its rows). It also drops quota days more
+// than 7 days before today (UTC, by Options.Now) and the send instants of
+// fingerprints that sent nothing since. Applied records are kept: they are
+// the change detection. Then, if free pages make up a quarter of the file,
+// it compacts it (see MaybeCompact); a failed compaction is returned but
+// leaves the file as it was.
 func (s *Store) PruneRuns(keep int) error {
+	if err := s.pruneRuns(keep); err != nil {
+		return err
+	}
+	if s.db.IsReadOnly() {
+		return nil
+	}
+	_, err := s.MaybeCompact()
+	return err
+}
+
+func (s *Store) pruneRuns(keep int) error {
 	if keep < 0 {
 		return fmt.Errorf("checkpoint: prune runs: keep %d is negative", keep)
 	}
@@ -133,10 +172,14 @@ func (s *Store) PruneRuns(keep int) error {
 		if err != nil {
 			return err
 		}
-		kept := make(map[string]bool, keep)
+		kept := make(map[string]bool, keep) // runs whose rows are kept
+		unfinished := 0
 		for i, r := range runs {
 			if i < keep {
-				kept[r.ID] = true
+				if r.Status != StatusFinished && unfinished < resumableRuns {
+					kept[r.ID] = true
+					unfinished++
+				}
 				continue
 			}
 			if err := tx.Bucket([]byte(bucketRuns)).Delete([]byte(r.ID)); err != nil {

@@ -283,4 +283,3 @@ func removeStrayCopies(dir, base string) {
 		}
 	}
 }
-

@@ -309,10 +309,10 @@ func openBoltOnce(path string, readOnly, noSync bool, timeout time.Duration) (db
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      timeout,
-		ReadOnly:     readOnly,
-		NoSync:       noSync,
-		NoGrowSync:   noSync, // growing the file fsyncs too
+		Timeout:    timeout,
+		ReadOnly:   readOnly,
+		NoSync:     noSync,
+		NoGrowSync: noSync, // growing the file fsyncs too
 		// The map freelist finds a run of free pages by size at once;
 		// the array one scans every free page id on each allocation.
 		FreelistType:   bolt.FreelistMapType,

@@ -395,7 +395,7 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	}
 	var applied *checkpoint.AppliedUpdate
 	if d.outcome == outUpdated {
-		applied = &checkpoint.AppliedUpdate{Scope: r.scope, CustomerID: t.id, Fields: fieldDigests(t), At: r.clock.Now()}
+		applied = &checkpoint.AppliedUpdate{Scope: r.scope, CustomerID: t.id, Fields: fieldDigests(t), At: r.clock.Now(), Raw: t.raw}
 	}
 	if err := r.recordOutcome(d.outcome, res.Status, d.err, applied, withAttempts(t)); err != nil {
 		return r.abandon(t, &StateError{Err: err}), false
@@ -438,7 +438,7 @@ func (r *runner) prepare(t *task) (bool, error) {
 		return false, err
 	}
 	if ok && !r.cfg.Full && sameAsApplied(t, applied) {
-		return true, r.finishRows(outUnchanged, 0, "", t.rows...)
+		return true, r.finishUnchanged(t, applied)
 	}
 	b, err := t.body.MarshalJSON()
 	if err != nil {

@@ -16,8 +16,10 @@ import (
 const (
 	compactShare   = 4 // one page in four
 	compactMinFree = 4 << 20
-	// compactTxBytes is how much the copy writes per transaction.
-	compactTxBytes = 16 << 20
+	// compactTxBytes is how much the copy writes per transaction; the
+	// source's mapped pages are dropped after each, so it also bounds the
+	// resident memory compaction adds.
+	compactTxBytes = 4 << 20
 )
 
 // compactPrefix begins the names of the copies Compact builds beside the
@@ -168,6 +170,10 @@ func (s *Store) copyInto(dst *bolt.DB) (err error) {
 	return s.db.View(func(src *bolt.Tx) error {
 		c := copier{dst: dst, max: s.compactTx, drop: func() {
 			dropMapped(s.db.Info().Data, src.Size())
+			_ = dst.View(func(tx *bolt.Tx) error {
+				dropMapped(dst.Info().Data, tx.Size())
+				return nil
+			})
 			s.step("copying")
 		}}
 		if c.max <= 0 {

@@ -3,8 +3,10 @@ package checkpoint
 import bolt "go.etcd.io/bbolt"
 
 // dropEvery is how many records are read between two drops of the mapped
-// pages.
-const dropEvery = 8192
+// pages. Customers are looked up in file order, which is random in key
+// order (ids are often UUIDs): each lookup may touch another 4 KiB page,
+// so this bounds the file's resident pages near 1024 × 4 KiB = 4 MiB.
+const dropEvery = 256
 
 // touched counts n records read and, every dropEvery, drops the file's
 // pages from the process's mapping.
@@ -23,6 +25,11 @@ func (s *Store) touched(n int) {
 	if s.reads.Add(int64(n)) < dropEvery {
 		return
 	}
+	s.dropNow()
+}
+
+// dropNow drops the file's pages from the process's mapping (see touched).
+func (s *Store) dropNow() {
 	s.reads.Store(0)
 	_ = s.view(func(tx *bolt.Tx) error {
 		// Inside a transaction bbolt cannot remap the file (a remap

@@ -280,6 +280,9 @@ func (l *RunLog) commitLocked(extra func(tx *bolt.Tx, rows *bolt.Bucket) error) 
 	if err != nil {
 		return err
 	}
+	// Applied records written are pages read too; rows are written in
+	// order, many to a page.
+	l.s.touched(len(l.raws) + len(l.buf)/32 + 1)
 	clear(l.buf) // drop string references
 	l.buf = l.buf[:0]
 	clear(l.raws)

@@ -150,13 +150,15 @@ func (s *Store) DeleteRows(runID string) error {
 // it compacts it (see MaybeCompact); a failed compaction is returned but
 // leaves the file as it was.
 func (s *Store) PruneRuns(keep int) error {
-	if err := s.pruneRuns(keep); err != nil {
+	err := s.pruneRuns(keep)
+	s.dropNow() // deleting a bucket reads every page of it
+	if err != nil {
 		return err
 	}
 	if s.db.IsReadOnly() {
 		return nil
 	}
-	_, err := s.MaybeCompact()
+	_, err = s.MaybeCompact()
 	return err
 }
 

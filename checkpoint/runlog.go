@@ -280,9 +280,10 @@ func (l *RunLog) commitLocked(extra func(tx *bolt.Tx, rows *bolt.Bucket) error) 
 	if err != nil {
 		return err
 	}
-	// Applied records written are pages read too; rows are written in
-	// order, many to a page.
-	l.s.touched(len(l.raws) + len(l.buf)/32 + 1)
+	// A commit reads the pages it changes: a path of branch pages and a
+	// leaf for each applied record and for the quota and send instants
+	// (rows are written in order, many to a page).
+	l.s.touched(len(l.raws) + len(l.buf)/32 + 8)
 	clear(l.buf) // drop string references
 	l.buf = l.buf[:0]
 	clear(l.raws)

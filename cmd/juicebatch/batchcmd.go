@@ -118,7 +118,7 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 	}
 
 	if std.getenv("GOMEMLIMIT") == "" && std.setMemoryLimit != nil {
-		std.setMemoryLimit(memoryLimit(pos[0]))
+		std.setMemoryLimit(memoryLimitFor(cmd, pos[0]))
 	}
 
 	terminal := isTerminal(std.err)

@@ -170,10 +170,13 @@ func appliedBucket(tx *bolt.Tx, scope string) *bolt.Bucket {
 	return b.Bucket([]byte(scope))
 }
 
-// appliedFill packs applied pages fuller than bbolt's default (0.5): the
-// first night inserts every customer, mostly in id order, and later nights
-// rewrite records in place at the same size, so pages are rarely split
-// again and a half-empty page would stay half empty.
+// appliedFill is how full Compact packs pages (bbolt's default is 0.5):
+// it copies keys in order, and later nights rewrite applied records in
+// place at the same size, so pages are rarely split again. Live writes keep
+// bbolt's default: a first night inserts customers in file order, which is
+// random in key order (UUIDs), and splitting a full page 90/10 under random
+// inserts leaves pages 38% full on average (measured), against about 70%
+// for even splits. The first compaction packs them.
 const appliedFill = 0.9
 
 // scopeBucket returns scope's applied bucket, creating it.
@@ -182,12 +185,7 @@ func scopeBucket(tx *bolt.Tx, scope string) (*bolt.Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := all.CreateBucketIfNotExists([]byte(scope))
-	if err != nil {
-		return nil, err
-	}
-	b.FillPercent = appliedFill
-	return b, nil
+	return all.CreateBucketIfNotExists([]byte(scope))
 }
 
 // mergeApplied overlays u.Fields (truncated) on the stored record, sets Raw
@@ -233,6 +231,5 @@ func setRaw(tx *bolt.Tx, u *RawUpdate) error {
 		return nil
 	}
 	a.Raw = raw
-	b.FillPercent = appliedFill
 	return b.Put([]byte(u.CustomerID), encodeApplied(&a))
 }

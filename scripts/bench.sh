@@ -111,7 +111,9 @@ echo
 # 1% of rows are sent. The sandbox runs as its own process, so its memory
 # is not counted; the state and the file stay between nights, each night
 # gets a new report directory. Nothing is faked between nights: every
-# night is the real binary with fsync on.
+# night is the real binary with fsync on. The pace, 100 per 10 ms, is as
+# fast as the machine goes; it is not 1000000/s because the pacer keeps a
+# window of N send instants and re-sorts it on every answer.
 if [[ $nightly == 1 ]]; then
 	ndir="${nightly_dir:-$work/nightly}"
 	mkdir -p "$ndir"
@@ -154,7 +156,7 @@ if [[ $nightly == 1 ]]; then
 		rc=0
 		JUICEBATCH_API_KEY="$key" /usr/bin/time -v -o "$work/time-v.txt" "$bin/juicebatch" apply \
 			--base-url "$url" --state "$nstate" --report "$ndir/report-$night" \
-			--daily-budget 100000000 --rate 1000000/s --concurrency 8 --no-progress --log-format json "$in" \
+			--daily-budget 100000000 --rate 100/10ms --concurrency 8 --no-progress --log-format json "$in" \
 			>/dev/null 2>"$work/last.err" || rc=$?
 		if [[ $rc != 0 ]]; then
 			echo "bench.sh: night $night exited $rc:" >&2

@@ -41,7 +41,9 @@
 // to [RawDigestSize] bytes, names the API's fields by a one-byte code and
 // does not store the whole-update digest (it is recomputed), so a customer
 // with five fields costs about 73 bytes of value plus its id and bbolt's 16
-// bytes of page overhead: about 100 bytes on disk, with pages filled to 90%.
+// bytes of page overhead: 138 bytes on disk with 36-byte UUID ids, measured
+// at 100,000 and 1,000,000 customers after 40 nights, with compaction
+// packing pages to 90%.
 // Records of encoding 1 (older files) are still read.
 //
 // Quota days are kept 7 days, send instants until a fingerprint has sent

@@ -5,7 +5,12 @@ import bolt "go.etcd.io/bbolt"
 // dropEvery is how many records are read between two drops of the mapped
 // pages. Customers are looked up in file order, which is random in key
 // order (ids are often UUIDs): each lookup may touch another 4 KiB page,
-// so this bounds the file's resident pages near 1024 × 4 KiB = 4 MiB.
+// and the kernel maps neighbouring pages with it (fault-around), so this
+// keeps the file's resident pages to about 14 MB (measured). Dropping more
+// rarely is faster (a lookup after a drop is a page fault again: 5 s of
+// system time over a million lookups at 256, under 2 s at 4096) but lets
+// resident memory grow toward the file's size (166 MB at 4096, 1M
+// customers); see BENCHMARKS.md "Nightly".
 const dropEvery = 256
 
 // touched counts n records read and, every dropEvery, drops the file's

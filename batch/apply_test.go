@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -198,7 +199,22 @@ func TestPaceGetsNo429AtTheServersLimit(t *testing.T) {
 }
 
 func Test429HonoursRetryAfterWithoutSpendingRetries(t *testing.T) {
-	h := newHarness(t, harnessOpts{fake: true, sandbox: sandbox.Options{PerMinute: 3}})
+	// A server that sends no X-RateLimit-* word (only Retry-After on its
+	// 429s), so that the pacer cannot avoid the 429s this test is about.
+	var h *harness
+	silent := func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		rec := httptest.NewRecorder()
+		h.sb.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			if !strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Ratelimit-") {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return true
+	}
+	h = newHarness(t, harnessOpts{fake: true, sandbox: sandbox.Options{PerMinute: 3}, wrap: silent})
 	var b strings.Builder
 	b.WriteString("id,email\n")
 	for i := range 7 {

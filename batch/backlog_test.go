@@ -168,8 +168,10 @@ func TestBacklogOldestFirst(t *testing.T) {
 }
 
 // TestByteIdenticalNightReportsItself: the same export the next night
-// resumes the finished run, sends nothing and says so, with its own start
-// and duration; the run's totals go beside.
+// takes up the finished run again, sends nothing and says so, with its own
+// start and duration; the run's totals go beside. A finished run keeps no
+// row records (checkpoint's doc), so the night decides every row again:
+// unchanged, without a request.
 func TestByteIdenticalNightReportsItself(t *testing.T) {
 	h := newHarness(t, harnessOpts{fake: true})
 	cfg := h.config(h.file("in.csv", "id,email\ni-1,a@example.com\ni-2,b@example.com\ni-3,c@example.com\n"))
@@ -189,7 +191,7 @@ func TestByteIdenticalNightReportsItself(t *testing.T) {
 		t.Fatalf("second night: %v, %+v; want a resumed run", err, res)
 	}
 	s := res.Summary
-	want := map[string]int{"updated": 0, "unchanged": 0, "invalid": 0, "rejected": 0, "failed": 0, "pending": 0}
+	want := map[string]int{"updated": 0, "unchanged": 3, "invalid": 0, "rejected": 0, "failed": 0, "pending": 0}
 	if s.Requests != 0 || s.Retries != 0 || !maps.Equal(s.Outcomes, want) {
 		t.Errorf("second night: %d requests, %d retries, outcomes %v; want 0, 0, %v", s.Requests, s.Retries, s.Outcomes, want)
 	}
@@ -197,15 +199,15 @@ func TestByteIdenticalNightReportsItself(t *testing.T) {
 		t.Errorf("second night ran from %s to %s; want its own start %s and a moment", s.StartedAt, s.FinishedAt, night2)
 	}
 	tot := s.RunTotals
-	if tot == nil || !tot.StartedAt.Equal(night1) || tot.Requests != 3 || tot.Outcomes["updated"] != 3 {
-		t.Errorf("second night run_totals %+v; want started %s, 3 requests, 3 updated", tot, night1)
+	if tot == nil || !tot.StartedAt.Equal(night1) || tot.Requests != 3 || tot.Outcomes["unchanged"] != 3 {
+		t.Errorf("second night run_totals %+v; want started %s, 3 requests, the rows as results.csv lists them (3 unchanged)", tot, night1)
 	}
 	if len(h.seen()) != 3 {
 		t.Errorf("server saw %d requests; want 3", len(h.seen()))
 	}
 	// A third night, with progress (whose ticker makes the fake clock run):
-	// the last progress line has every row done, all of them carried,
-	// nothing sent or decided now, and the invocation's own elapsed time,
+	// the last progress line has every row done, all of them unchanged,
+	// nothing sent, and the invocation's own elapsed time,
 	// not the two days since the run began. (The harness's clock moves
 	// 50ms whenever the progress ticker waits, so the invocation's own
 	// elapsed time depends on the machine's speed; below a day, the gap
@@ -217,8 +219,8 @@ func TestByteIdenticalNightReportsItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := prog.done
-	if p.Done != 3 || p.Carried != 3 || p.Requests != 0 || p.Outcomes["updated"] != 0 || p.Elapsed >= 24*time.Hour {
-		t.Errorf("second night's last progress %+v; want 3 done, 3 carried, 0 requests, 0 updated, its own elapsed time", p)
+	if p.Done != 3 || p.Requests != 0 || p.Outcomes["updated"] != 0 || p.Outcomes["unchanged"] != 3 || p.Elapsed >= 24*time.Hour {
+		t.Errorf("third night's last progress %+v; want 3 done, 0 requests, 3 unchanged, its own elapsed time", p)
 	}
 }
 

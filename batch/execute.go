@@ -78,6 +78,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	}
 	close(finished)
 	<-progressDone
+	r.log.Debug("rows found unchanged from their raw digest, without normalizing", "rows", r.rawHits.Load())
 	if ctx.Err() != nil {
 		r.stop(stopSignal)
 	}

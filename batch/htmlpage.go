@@ -96,11 +96,11 @@ func QuotaChart(fp string, quotas []checkpoint.Quota, from, to time.Time, budget
 func sampleFields(body normalize.Body, applied checkpoint.Applied, known bool) []report.FieldChange {
 	kind := map[string]string{}
 	for _, fd := range body.Digests() {
-		got, ok := applied.Fields[fd.Name]
+		_, ok := applied.Fields[fd.Name]
 		switch {
 		case !known || !ok:
 			kind[fd.Name] = report.ChangeNew
-		case got == fd.Sum:
+		case applied.Matches(fd.Name, fd.Sum):
 			kind[fd.Name] = report.ChangeSame
 		default:
 			kind[fd.Name] = report.ChangeChanged

@@ -58,6 +58,9 @@ type task struct {
 	refreshed bool
 	livePrev  []byte
 	diffs     []string
+	// raw is the raw-row digest of the one row the update came from (zero
+	// for a merged update), recorded with what is applied.
+	raw [32]byte
 }
 
 // produce is the main pass: it reads the input, carries over rows a resumed
@@ -96,14 +99,7 @@ func (r *runner) produce(ctx context.Context, emit func(*task) bool) error {
 	for range workers {
 		g.Go(func() error {
 			for c := range work {
-				for i := range c.items {
-					if it := &c.items[i]; !it.carry {
-						it.upd, it.rowErr = r.norm.Update(it.rec)
-						if it.rowErr != nil && it.rec.File != "" {
-							it.rowErr.File = it.rec.File // the shard the row is in
-						}
-					}
-				}
+				r.normalizeChunk(c)
 				close(c.done)
 			}
 			return nil
@@ -137,8 +133,13 @@ type item struct {
 	digest [32]byte        // of the content, on stdin only
 	prev   *checkpoint.Row // this row's record from an earlier invocation, if any
 	carry  bool            // finished earlier: not normalized again
-	upd    normalize.Update
-	rowErr *input.RowError
+	// raw is the raw-row digest (see rawDigest); unchanged says it equals
+	// the one of the update last applied to the row's customer, so the row
+	// is unchanged and was not normalized.
+	raw       [32]byte
+	unchanged bool
+	upd       normalize.Update
+	rowErr    *input.RowError
 }
 
 // readChunks is produce's first stage.
@@ -234,6 +235,15 @@ func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(
 				if r.pass != passBacklog {
 					r.carry(it.prev.Outcome)
 				}
+			case it.unchanged:
+				if r.pass == passBacklog {
+					break // the backlog pass records nothing
+				}
+				if err := r.finishRows(outUnchanged, 0, "", checkpoint.Row{
+					Num: rec.Num, Line: rec.Line, CustomerID: gid, Digest: it.digest,
+				}); err != nil {
+					return err
+				}
 			case it.rowErr != nil:
 				if r.pass == passBacklog {
 					break // the backlog pass records nothing
@@ -248,6 +258,9 @@ func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(
 				row := checkpoint.Row{Num: rec.Num, Line: rec.Line, CustomerID: upd.ID, Digest: it.digest,
 					Warnings: normalize.JoinWarnings(upd.Warnings)}
 				t = &task{id: upd.ID, body: upd.Body, implied: upd.ImpliedClears, rows: []checkpoint.Row{row}}
+				if occurs < 2 {
+					t.raw = it.raw // a merged update has none: it comes from several rows
+				}
 				if it.prev != nil { // in flight or failed before: the same update, the same key
 					t.key, t.attempts = it.prev.Key, it.prev.Attempts
 					if it.prev.Status == checkpoint.StatusInFlight {

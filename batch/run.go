@@ -143,8 +143,11 @@ type runner struct {
 	scope  string
 	fp     string
 	salt   []byte
+	// rawBase is the run's part of every raw-row digest (see rawBase).
+	rawBase [32]byte
 
 	seen                           atomic.Int64
+	rawHits                        atomic.Int64 // rows found unchanged from their raw digest
 	requests, retries, rateLimited atomic.Int64
 	staleKeys                      atomic.Int64
 
@@ -348,13 +351,15 @@ func (r *runner) openInput() error {
 	} else {
 		r.log.Info("reading stdin once: rows for the same id are sent one after the other in file order, not merged")
 	}
+	// A value of only spaces means what an empty one means in that
+	// format: no change in CSV (unless --empty-clears), clear in NDJSON.
+	blankClears := src.format == input.NDJSON || r.cfg.EmptyClears
 	norm, err := normalize.New(normalize.Options{
 		File: displayName(r.cfg.Input), PhoneRegion: r.cfg.PhoneRegion,
-		// A value of only spaces means what an empty one means in that
-		// format: no change in CSV (unless --empty-clears), clear in NDJSON.
-		BlankClears:  src.format == input.NDJSON || r.cfg.EmptyClears,
+		BlankClears:  blankClears,
 		StrictValues: r.cfg.StrictValues,
 	})
+	r.rawBase = rawBase(&r.cfg, src.format, blankClears)
 	if err != nil {
 		src.close()
 		return fmt.Errorf("%w: %w", ErrConfig, err)

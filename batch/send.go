@@ -399,7 +399,7 @@ func (r *runner) try(feedCtx, sendCtx context.Context, t *task) (_ result, again
 	}
 	var applied *checkpoint.AppliedUpdate
 	if d.outcome == outUpdated {
-		applied = &checkpoint.AppliedUpdate{Scope: r.scope, CustomerID: t.id, Fields: fieldDigests(t), At: r.clock.Now()}
+		applied = &checkpoint.AppliedUpdate{Scope: r.scope, CustomerID: t.id, Fields: fieldDigests(t), At: r.clock.Now(), Raw: t.raw}
 	}
 	if err := r.recordOutcome(d.outcome, res.Status, d.err, applied, withAttempts(t)); err != nil {
 		return r.abandon(t, &StateError{Err: err}), false
@@ -448,7 +448,7 @@ func (r *runner) prepare(t *task) (bool, error) {
 		return false, err
 	}
 	if ok && !r.cfg.Full && !t.refreshed && sameAsApplied(t, applied) {
-		return true, r.finishRows(outUnchanged, 0, "", t.rows...)
+		return true, r.finishUnchanged(t, applied)
 	}
 	if err := r.noteChange(t); err != nil {
 		return false, err
@@ -475,7 +475,7 @@ func (r *runner) prepare(t *task) (bool, error) {
 // last applied to the customer with a 200: sending it would change nothing.
 func sameAsApplied(t *task, applied checkpoint.Applied) bool {
 	for _, fd := range t.body.Digests() {
-		if got, ok := applied.Fields[fd.Name]; !ok || got != fd.Sum {
+		if !applied.Matches(fd.Name, fd.Sum) {
 			return false
 		}
 	}

@@ -16,9 +16,10 @@ import (
 // An invocation's outcomes are the rows it decided itself, plus the rows
 // still pending when it ended; the rows an earlier invocation had finished
 // ("carried") count only in the run's totals, as results.csv, which lists
-// every row of the run, shows them. So a byte-identical second night reports
-// 0 requests and 0 rows updated, and its run_totals say what the first night
-// did.
+// every row of the run, shows them. A finished run keeps no row records
+// (checkpoint's doc), so a byte-identical second night decides every row
+// again, cheaply from its raw digest: it reports 0 requests and its rows
+// unchanged, and its run_totals add its requests to the earlier nights'.
 
 // invocationOutcomes is this invocation's outcomes, from the report pass's
 // counts of every row of the run: those less the carried rows.

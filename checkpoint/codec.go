@@ -10,11 +10,19 @@ import (
 
 // Encoding versions: the first byte of every record. A record with another
 // version is refused as ErrNotState ("written by another juicebatch").
+//
+// Rows and applied records have two encodings: version 1, which older files
+// hold and which is still read, and version 2, which is written. Version 2
+// leaves out empty fields of a row and spells known outcomes as one byte; it
+// keeps FieldDigestSize bytes of each field digest of an applied record
+// instead of 32, and the raw-row digest.
 const (
-	rowEncoding     = 1
-	runEncoding     = 1
-	appliedEncoding = 1
-	recentEncoding  = 1
+	rowEncodingV1     = 1
+	rowEncoding       = 2
+	runEncoding       = 1
+	appliedEncodingV1 = 1
+	appliedEncoding   = 2
+	recentEncoding    = 1
 )
 
 // enc appends a record to b. Every field is a varint, a length-prefixed byte
@@ -137,6 +145,31 @@ func (d *dec) version(want byte) {
 	}
 }
 
+// versionOf reads the version byte and checks it is one of known.
+func (d *dec) versionOf(known ...byte) byte {
+	v := d.byte()
+	if d.err != nil {
+		return 0
+	}
+	for _, k := range known {
+		if v == k {
+			return v
+		}
+	}
+	d.fail(fmt.Sprintf("encoding version %d, this juicebatch reads %v (written by another juicebatch version?)", v, known))
+	return 0
+}
+
+// fixed copies n bytes out.
+func (d *dec) fixed(out []byte) {
+	if len(d.b) < len(out) {
+		d.fail("short digest")
+		return
+	}
+	copy(out, d.b)
+	d.b = d.b[len(out):]
+}
+
 // end reports the first error, or trailing garbage.
 func (d *dec) end() error {
 	if d.err == nil && len(d.b) != 0 {
@@ -151,50 +184,167 @@ func rowKey(num int) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(num))
 }
 
+// Row flags of encoding 2: which optional fields follow.
+const (
+	rowHasHTTP = 1 << iota
+	rowHasAttempts
+	rowHasKey
+	rowHasError
+	rowHasDigest
+	rowHasOutcomeText // the outcome is spelled out, not a code
+	rowHasWarnings    // the row's warnings follow the update time
+)
+
+// outcomeCodes are the outcomes a row of encoding 2 stores as one byte (its
+// index + 1; 0 is no outcome). Append only: the codes are on disk.
+var outcomeCodes = [...]string{"updated", "unchanged", "invalid", "rejected", "failed", "pending", "would_update"}
+
+func outcomeCode(o string) byte {
+	for i, c := range outcomeCodes {
+		if c == o {
+			return byte(i + 1)
+		}
+	}
+	return 0
+}
+
+// appendRow appends a row in encoding 2:
+//
+//	2 | flags | line | customer id | status | outcome code
+//	  | [outcome text] | [http status] | [attempts] | [key] | [error] | [digest] | updated at
+//	  | [warnings]
+//
+// A bracketed field is present when its flag is set (it is not empty). An
+// unchanged row takes about 30 bytes.
 func appendRow(b []byte, r *Row) []byte {
 	e := enc{b: b}
 	e.byte(rowEncoding)
+	code := outcomeCode(r.Outcome)
+	var flags byte
+	if r.HTTPStatus != 0 {
+		flags |= rowHasHTTP
+	}
+	if r.Attempts != 0 {
+		flags |= rowHasAttempts
+	}
+	if r.Key != "" {
+		flags |= rowHasKey
+	}
+	if r.Error != "" {
+		flags |= rowHasError
+	}
+	if r.Digest != ([32]byte{}) {
+		flags |= rowHasDigest
+	}
+	if code == 0 && r.Outcome != "" {
+		flags |= rowHasOutcomeText
+	}
+	if r.Warnings != "" {
+		flags |= rowHasWarnings
+	}
+	e.byte(flags)
 	e.varint(int64(r.Line))
 	e.str(r.CustomerID)
 	e.byte(byte(r.Status))
-	e.str(r.Outcome)
-	e.varint(int64(r.HTTPStatus))
-	e.varint(int64(r.Attempts))
-	e.str(r.Key)
-	e.str(r.Error)
-	e.digest(r.Digest)
+	e.byte(code)
+	if flags&rowHasOutcomeText != 0 {
+		e.str(r.Outcome)
+	}
+	if flags&rowHasHTTP != 0 {
+		e.varint(int64(r.HTTPStatus))
+	}
+	if flags&rowHasAttempts != 0 {
+		e.varint(int64(r.Attempts))
+	}
+	if flags&rowHasKey != 0 {
+		e.str(r.Key)
+	}
+	if flags&rowHasError != 0 {
+		e.str(r.Error)
+	}
+	if flags&rowHasDigest != 0 {
+		e.digest(r.Digest)
+	}
 	e.time(r.UpdatedAt)
-	// Warnings come last and only when there are any, so that rows
-	// written before juicebatch had warnings read the same.
-	if r.Warnings != "" {
+	if flags&rowHasWarnings != 0 {
 		e.str(r.Warnings)
 	}
 	return e.b
 }
 
-// decodeRow fills r from a row's key and value.
+// decodeRow fills r from a row's key and value, of either encoding.
 func decodeRow(k, v []byte, r *Row) error {
 	if len(k) != 8 {
 		return &corruptRecord{what: "row", reason: "bad key"}
 	}
 	d := dec{b: v, what: "row"}
-	d.version(rowEncoding)
-	*r = Row{
-		Num:        int(binary.BigEndian.Uint64(k)),
-		Line:       d.int(),
-		CustomerID: d.str(),
-		Status:     RowStatus(d.byte()),
-		Outcome:    d.str(),
-		HTTPStatus: d.int(),
-		Attempts:   d.int(),
-		Key:        d.str(),
-		Error:      d.str(),
-		Digest:     d.digest(),
-		UpdatedAt:  d.time(),
+	num := int(binary.BigEndian.Uint64(k))
+	if d.versionOf(rowEncodingV1, rowEncoding) == rowEncodingV1 {
+		*r = Row{
+			Num:        num,
+			Line:       d.int(),
+			CustomerID: d.str(),
+			Status:     RowStatus(d.byte()),
+			Outcome:    d.str(),
+			HTTPStatus: d.int(),
+			Attempts:   d.int(),
+			Key:        d.str(),
+			Error:      d.str(),
+			Digest:     d.digest(),
+			UpdatedAt:  d.time(),
+		}
+		return d.end()
 	}
-	if d.err == nil && len(d.b) > 0 {
-		if r.Warnings = d.str(); d.err == nil && r.Warnings == "" {
-			d.fail("empty warnings") // never written: trailing garbage
+	*r = Row{Num: num}
+	flags := d.byte()
+	if flags >= rowHasWarnings<<1 {
+		d.fail("unknown row flags")
+	}
+	r.Line = d.int()
+	r.CustomerID = d.str()
+	r.Status = RowStatus(d.byte())
+	switch code := d.byte(); {
+	case code == 0:
+	case int(code) <= len(outcomeCodes) && flags&rowHasOutcomeText == 0:
+		r.Outcome = outcomeCodes[code-1]
+	default:
+		d.fail("bad outcome code")
+	}
+	if flags&rowHasOutcomeText != 0 {
+		r.Outcome = d.str()
+		if r.Outcome == "" || outcomeCode(r.Outcome) != 0 {
+			d.fail("outcome text where a code belongs")
+		}
+	}
+	if flags&rowHasHTTP != 0 {
+		if r.HTTPStatus = d.int(); r.HTTPStatus == 0 {
+			d.fail("empty flagged field")
+		}
+	}
+	if flags&rowHasAttempts != 0 {
+		if r.Attempts = d.int(); r.Attempts == 0 {
+			d.fail("empty flagged field")
+		}
+	}
+	if flags&rowHasKey != 0 {
+		if r.Key = d.str(); r.Key == "" {
+			d.fail("empty flagged field")
+		}
+	}
+	if flags&rowHasError != 0 {
+		if r.Error = d.str(); r.Error == "" {
+			d.fail("empty flagged field")
+		}
+	}
+	if flags&rowHasDigest != 0 {
+		if r.Digest = d.digest(); r.Digest == ([32]byte{}) {
+			d.fail("empty flagged field")
+		}
+	}
+	r.UpdatedAt = d.time()
+	if flags&rowHasWarnings != 0 {
+		if r.Warnings = d.str(); r.Warnings == "" {
+			d.fail("empty flagged field")
 		}
 	}
 	return d.end()
@@ -264,35 +414,114 @@ func decodeRun(v []byte) (Run, error) {
 	return r, d.end()
 }
 
+// knownFields are the field names an applied record of encoding 2 stores as
+// one byte (index + 1; 0 means the name is spelled out): the API's
+// top-level fields. Append only: the codes are on disk.
+var knownFields = [...]string{"first_name", "last_name", "email", "phone_number", "billing_address"}
+
+func fieldCode(name string) byte {
+	for i, n := range knownFields {
+		if n == name {
+			return byte(i + 1)
+		}
+	}
+	return 0
+}
+
+// encodeApplied writes an applied record in encoding 2:
+//
+//	2 | at | raw (RawDigestSize bytes) | n | n × (code | [name] | FieldDigestSize bytes)
+//
+// Digest is not stored: it is DigestFields of the stored fields. A record of
+// five fields takes about 60 bytes.
 func encodeApplied(a *Applied) []byte {
 	names := sortedNames(a.Fields)
-	e := enc{b: make([]byte, 0, 48+len(names)*48)}
+	e := enc{b: make([]byte, 0, 32+len(names)*(2+FieldDigestSize))}
 	e.byte(appliedEncoding)
 	e.time(a.At)
-	e.digest(a.Digest)
+	e.b = append(e.b, a.Raw[:RawDigestSize]...)
 	e.uvarint(uint64(len(names)))
 	for _, name := range names {
-		e.str(name)
-		e.digest(a.Fields[name])
+		code := fieldCode(name)
+		e.byte(code)
+		if code == 0 {
+			e.str(name)
+		}
+		d := a.Fields[name]
+		e.b = append(e.b, d[:FieldDigestSize]...)
 	}
 	return e.b
 }
 
+// decodeApplied reads an applied record of either encoding. Field digests
+// and Raw come back truncated (see [Applied]); Digest is recomputed from
+// them.
 func decodeApplied(v []byte) (Applied, error) {
 	d := dec{b: v, what: "applied"}
-	d.version(appliedEncoding)
-	a := Applied{At: d.time(), Digest: d.digest()}
+	if d.versionOf(appliedEncodingV1, appliedEncoding) == appliedEncodingV1 {
+		a := Applied{At: d.time()}
+		d.digest() // the stored Digest: recomputed below from the truncated fields
+		n := d.uvarint()
+		if n > uint64(len(d.b))/33 { // each entry takes at least 33 bytes
+			d.fail("too many fields")
+			n = 0
+		}
+		a.Fields = make(map[string][32]byte, int(n))
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			name := d.str()
+			a.Fields[name] = truncate(d.digest(), FieldDigestSize)
+		}
+		a.Digest = DigestFields(a.Fields)
+		return a, d.end()
+	}
+	a := Applied{At: d.time()}
+	d.fixed(a.Raw[:RawDigestSize])
 	n := d.uvarint()
-	if n > uint64(len(d.b))/33 { // each entry takes at least 33 bytes
+	if n > uint64(len(d.b))/(1+FieldDigestSize) {
 		d.fail("too many fields")
 		n = 0
 	}
 	a.Fields = make(map[string][32]byte, int(n))
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		name := d.str()
-		a.Fields[name] = d.digest()
+		var name string
+		switch code := d.byte(); {
+		case code == 0:
+			if name = d.str(); fieldCode(name) != 0 || name == "" {
+				d.fail("field name where a code belongs")
+			}
+		case int(code) <= len(knownFields):
+			name = knownFields[code-1]
+		default:
+			d.fail("bad field code")
+		}
+		var sum [32]byte
+		d.fixed(sum[:FieldDigestSize])
+		if _, dup := a.Fields[name]; dup {
+			d.fail("repeated field")
+		}
+		a.Fields[name] = sum
 	}
+	a.Digest = DigestFields(a.Fields)
 	return a, d.end()
+}
+
+// decodeAppliedRaw reads only the raw-row digest of an applied record: what
+// the raw-row shortcut needs, without building the field map.
+func decodeAppliedRaw(v []byte) ([32]byte, error) {
+	var raw [32]byte
+	d := dec{b: v, what: "applied"}
+	if d.versionOf(appliedEncodingV1, appliedEncoding) == appliedEncodingV1 {
+		return raw, d.err // version 1 has none
+	}
+	d.time()
+	d.fixed(raw[:RawDigestSize])
+	return raw, d.err
+}
+
+// truncate keeps the first n bytes of d and zeroes the rest.
+func truncate(d [32]byte, n int) [32]byte {
+	clear(d[n:])
+	return d
 }
 
 func sortedNames(fields map[string][32]byte) []string {

@@ -36,7 +36,7 @@ func TestDecodeRejects(t *testing.T) {
 		v    []byte
 	}{
 		{name: "empty", v: nil},
-		{name: "unknown version", v: append([]byte{2}, good[1:]...)},
+		{name: "unknown version", v: append([]byte{9}, good[1:]...)},
 		{name: "cut short", v: good[:len(good)-3]},
 		{name: "trailing bytes", v: append(append([]byte(nil), good...), 0)},
 		{name: "string past the end", v: []byte{1, 0, 0x7F, 'a'}},

@@ -9,10 +9,12 @@
 //
 //   - a header (magic, format version) and a random per-file salt;
 //   - one [Run] record per run: its identity, progress and counters;
-//   - one [Row] record per input row of a run: outcome, HTTP status,
-//     attempts, idempotency key, error text and a digest of the input row;
-//   - per scope and customer id, the [Applied] record: a digest per field of
-//     the last update the server accepted (no field values);
+//   - one [Row] record per input row of a run that can still be resumed:
+//     outcome, HTTP status, attempts, idempotency key, error text and (on
+//     stdin) a digest of the input row;
+//   - per scope and customer id, the [Applied] record: a truncated digest
+//     per field of the last update the server accepted (no field values)
+//     and a digest of the raw input row it was made from;
 //   - per API-key fingerprint and UTC day, the number of requests sent
 //     ([Quota]), and the last 256 send instants per fingerprint;
 //   - per scope and customer id, since when a change has been pending
@@ -22,6 +24,50 @@
 //
 // No personal data is kept beyond customer ids and error texts, and never an
 // API key (only the fingerprints the caller hands in).
+//
+// # What is kept, how long, and why
+//
+// Row records exist for resume ("intent before effect", no duplicate after
+// a kill) and for the run's own report pass, which reads them beside the
+// input. A run that went through its input to the end (Status "finished")
+// needs neither once its report is written, so [Store.PruneRuns], which the
+// pipeline calls right after writing that report, deletes its rows; only its
+// [Run] summary (counts, times, requests, exit code) stays, for status,
+// for the newest 30 runs. Unfinished runs (running, stopped by a signal or
+// the budget) keep their rows, the newest three of them; an older one keeps
+// its summary only. A finished (or row-less) run invoked again on the same
+// input goes through the input like a new run: nothing is carried over,
+// every row is decided by change detection, and rows already applied come
+// out unchanged without a request.
+//
+// Applied records are kept for good: they are change detection. Encoding 2
+// keeps each field digest to [FieldDigestSize] bytes and the raw-row digest
+// to [RawDigestSize] bytes, names the API's fields by a one-byte code and
+// does not store the whole-update digest (it is recomputed), so a customer
+// with five fields costs about 73 bytes of value plus its id and bbolt's 16
+// bytes of page overhead: 138 bytes on disk with 36-byte UUID ids, measured
+// at 100,000 and 1,000,000 customers after 40 nights, with compaction
+// packing pages to 90%.
+// Records of encoding 1 (older files) are still read.
+//
+// Quota days are kept 7 days, send instants until a fingerprint has sent
+// nothing for 7 days.
+//
+// # Size and memory
+//
+// bbolt reuses free pages but never gives them back, and writes the list of
+// free pages with every commit. Deleting a big run's rows frees many pages,
+// so PruneRuns compacts the file when free pages make up a quarter of it
+// ([Store.MaybeCompact], [Store.Compact]): the data is copied into a new
+// file beside it, which is fsynced and renamed over the old one under the
+// lock, so a kill at any step leaves a whole file. The freelist is the map
+// kind and is written with each commit (NoFreelistSync is off: with it,
+// bbolt would walk the whole file at every open to rebuild the list, reading
+// all of it into memory).
+//
+// The file is read through a memory mapping, and pages read stay resident
+// until dropped: the Store drops them (madvise) every few thousand records
+// read, so a run's resident memory does not grow with the state file.
 //
 // # Layout
 //

@@ -133,6 +133,8 @@ func (s *Store) loadRows(runID string, from int, buf []Row) (_ []Row, exhausted 
 		exhausted = true
 		return nil
 	})
+	// A chunk of rows fills a few dozen pages: drop them with the chunk.
+	s.dropNow()
 	return buf, exhausted, err
 }
 

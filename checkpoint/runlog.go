@@ -45,6 +45,21 @@ type AppliedUpdate struct {
 	CustomerID string
 	Fields     map[string][32]byte
 	At         time.Time
+	// Raw is the digest of the raw input row(s) the update was made from,
+	// covering everything that shapes the body (see [Applied.Raw]). It
+	// replaces the stored one; zero (unknown: for example an update made
+	// from live values, not from an input row) clears it, so that no row
+	// is taken for unchanged on the strength of an older row.
+	Raw [32]byte
+}
+
+// RawUpdate records, for a customer whose row was found unchanged by
+// comparing its normalized update, the digest of that raw row (see
+// [RunLog.PutUnchanged]).
+type RawUpdate struct {
+	Scope      string
+	CustomerID string
+	Raw        [32]byte
 }
 
 // RunLog writes one run's rows. It is safe for concurrent use by the
@@ -56,8 +71,9 @@ type RunLog struct {
 	s     *Store
 	runID string
 
-	mu  sync.Mutex
-	buf []Row // Put rows not yet written
+	mu   sync.Mutex
+	buf  []Row       // Put rows not yet written
+	raws []RawUpdate // PutUnchanged raw digests not yet written
 }
 
 // RunLog returns the writer for run runID. Calls with the same id return
@@ -85,6 +101,29 @@ func (l *RunLog) Put(r Row) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, r)
+	if len(l.buf) < flushRows {
+		return nil
+	}
+	if err := l.commitLocked(nil); err != nil {
+		return fmt.Errorf("checkpoint: write rows of run %s: %w", l.runID, err)
+	}
+	return nil
+}
+
+// PutUnchanged buffers r like Put and, with it, u: the raw-row digest of
+// a row found unchanged the long way, so that the same row is recognised
+// from its raw digest next time. Like Put it is not durable until the
+// buffer is written; losing it costs only that work again.
+func (l *RunLog) PutUnchanged(r Row, u RawUpdate) error {
+	if l.runID == "" || r.Num < 1 {
+		return l.checkRows("put row", []Row{r})
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, r)
+	if u.Scope != "" && u.CustomerID != "" && u.Raw != ([32]byte{}) {
+		l.raws = append(l.raws, u)
+	}
 	if len(l.buf) < flushRows {
 		return nil
 	}
@@ -231,6 +270,11 @@ func (l *RunLog) commitLocked(extra func(tx *bolt.Tx, rows *bolt.Bucket) error) 
 		if err := putRows(b, l.buf); err != nil {
 			return err
 		}
+		for i := range l.raws {
+			if err := setRaw(tx, &l.raws[i]); err != nil {
+				return err
+			}
+		}
 		if extra != nil {
 			return extra(tx, b)
 		}
@@ -239,8 +283,14 @@ func (l *RunLog) commitLocked(extra func(tx *bolt.Tx, rows *bolt.Bucket) error) 
 	if err != nil {
 		return err
 	}
+	// A commit reads the pages it changes: a path of branch pages and a
+	// leaf for each applied record and for the quota and send instants
+	// (rows are written in order, many to a page).
+	l.s.touched(len(l.raws) + len(l.buf)/32 + 8)
 	clear(l.buf) // drop string references
 	l.buf = l.buf[:0]
+	clear(l.raws)
+	l.raws = l.raws[:0]
 	return nil
 }
 

@@ -115,28 +115,112 @@ func allRuns(tx *bolt.Tx) ([]Run, error) {
 // keeps before today.
 const quotaRetention = 7
 
+// resumableRuns is how many unfinished runs (running or stopped) keep their
+// row records: the newest ones, which a nightly job resumes. An older
+// unfinished run keeps its summary; if it is ever re-invoked, it goes on
+// like a finished one (see the package doc, "What is kept").
+const resumableRuns = 3
+
+// StatusFinished is the Run.Status of a run that went through its input to
+// the end. Such a run keeps no row records after PruneRuns.
+const StatusFinished = "finished"
+
+// deleteChunk is how many row records one transaction of DeleteRows
+// deletes.
+const deleteChunk = 32768
+
+// DeleteRows deletes the row records of run runID (its summary stays).
+//
+// It deletes them a chunk at a time, dropping the mapped pages after each
+// (see touched): deleting a bucket whole reads every one of its pages, and
+// a million-row run's rows would all become resident at once. A crash
+// midway leaves some rows, which the next PruneRuns deletes.
+func (s *Store) DeleteRows(runID string) error {
+	for {
+		var done bool
+		err := s.update(func(tx *bolt.Tx) error {
+			rows := tx.Bucket([]byte(bucketRows))
+			if rows == nil || rows.Bucket([]byte(runID)) == nil {
+				done = true
+				return nil
+			}
+			b := rows.Bucket([]byte(runID))
+			c := b.Cursor()
+			n := 0
+			for k, v := c.First(); k != nil && n < deleteChunk; k, v = c.First() {
+				if v == nil { // not a row: leave it to DeleteBucket
+					break
+				}
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+			if n < deleteChunk {
+				done = true
+				return rows.DeleteBucket([]byte(runID))
+			}
+			return nil
+		})
+		s.dropNow()
+		if err != nil {
+			return fmt.Errorf("checkpoint: delete rows of run %s: %w", runID, err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
 // PruneRuns deletes all but the newest keep runs (by StartedAt) with their
-// rows, and the rows of any run id that has no run record (so write the run
-// with PutRun before its rows). It also drops quota days more than 7 days
-// before today (UTC, by Options.Now) and the send instants of fingerprints
-// that sent nothing since. Applied records are kept: they are the change
-// detection. Freed pages are reused, so the file stops growing.
+// rows; the rows of every finished run (Status "finished"), of unfinished
+// runs but the newest three, and of any run id that has no run record (so
+// write the run with PutRun before its rows). It also drops quota days more
+// than 7 days before today (UTC, by Options.Now) and the send instants of
+// fingerprints that sent nothing since. Applied records are kept: they are
+// the change detection. Then, if free pages make up a quarter of the file,
+// it compacts it (see MaybeCompact); a failed compaction is returned but
+// leaves the file as it was.
 func (s *Store) PruneRuns(keep int) error {
+	doomed, err := s.pruneRuns(keep)
+	if err != nil {
+		return err
+	}
+	for _, id := range doomed {
+		if err := s.DeleteRows(id); err != nil {
+			return fmt.Errorf("checkpoint: prune runs: %w", err)
+		}
+	}
+	if s.db.IsReadOnly() {
+		return nil
+	}
+	_, err = s.MaybeCompact()
+	return err
+}
+
+// pruneRuns deletes the runs beyond keep, old quota days and send instants,
+// and returns the runs whose rows are to go (PruneRuns deletes them, a
+// chunk at a time).
+func (s *Store) pruneRuns(keep int) (doomed []string, err error) {
 	if keep < 0 {
-		return fmt.Errorf("checkpoint: prune runs: keep %d is negative", keep)
+		return nil, fmt.Errorf("checkpoint: prune runs: keep %d is negative", keep)
 	}
 	now := s.now().UTC()
 	cutoffDay := now.AddDate(0, 0, -quotaRetention).Format(dayLayout)
 	cutoff := now.AddDate(0, 0, -quotaRetention).UnixNano()
-	err := s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		runs, err := allRuns(tx)
 		if err != nil {
 			return err
 		}
-		kept := make(map[string]bool, keep)
+		kept := make(map[string]bool, keep) // runs whose rows are kept
+		unfinished := 0
 		for i, r := range runs {
 			if i < keep {
-				kept[r.ID] = true
+				if r.Status != StatusFinished && unfinished < resumableRuns {
+					kept[r.ID] = true
+					unfinished++
+				}
 				continue
 			}
 			if err := tx.Bucket([]byte(bucketRuns)).Delete([]byte(r.ID)); err != nil {
@@ -144,7 +228,12 @@ func (s *Store) PruneRuns(keep int) error {
 			}
 		}
 		if rows := tx.Bucket([]byte(bucketRows)); rows != nil {
-			if err := deleteNested(rows, func(name []byte) bool { return !kept[string(name)] }); err != nil {
+			if err := rows.ForEachBucket(func(name []byte) error {
+				if !kept[string(name)] {
+					doomed = append(doomed, string(name))
+				}
+				return nil
+			}); err != nil {
 				return err
 			}
 		}
@@ -177,29 +266,9 @@ func (s *Store) PruneRuns(keep int) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("checkpoint: prune runs: %w", err)
+		return nil, fmt.Errorf("checkpoint: prune runs: %w", err)
 	}
-	return nil
-}
-
-// deleteNested deletes the nested buckets of b whose name matches. Names are
-// collected first: a bucket must not change under its cursor.
-func deleteNested(b *bolt.Bucket, match func(name []byte) bool) error {
-	var doomed [][]byte
-	if err := b.ForEachBucket(func(k []byte) error {
-		if match(k) {
-			doomed = append(doomed, append([]byte(nil), k...))
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, k := range doomed {
-		if err := b.DeleteBucket(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return doomed, nil
 }
 
 // deleteKeys deletes the plain keys of b whose key and value match.

@@ -92,9 +92,12 @@ func TestPruneRuns(t *testing.T) {
 		name     string
 		keep     int
 		wantRuns []string
+		wantRows []string // runs that keep their rows
 	}{
-		{name: "keep two", keep: 2, wantRuns: []string{"r5", "r4"}},
-		{name: "keep all", keep: 10, wantRuns: []string{"r5", "r4", "r3", "r2", "r1"}},
+		{name: "keep two", keep: 2, wantRuns: []string{"r5", "r4"}, wantRows: []string{"r5", "r4"}},
+		// r2 is finished: no rows; of the unfinished r5, r4, r3 and r1
+		// the newest three keep theirs.
+		{name: "keep all", keep: 10, wantRuns: []string{"r5", "r4", "r3", "r2", "r1"}, wantRows: []string{"r5", "r4", "r3"}},
 		{name: "keep none", keep: 0, wantRuns: nil},
 	}
 	for _, tt := range tests {
@@ -102,7 +105,11 @@ func TestPruneRuns(t *testing.T) {
 			s, _ := openTest(t, Options{Now: func() time.Time { return today }})
 			for i := 1; i <= 5; i++ {
 				id := "r" + string(rune('0'+i))
-				if err := s.PutRun(Run{ID: id, StartedAt: today.AddDate(0, 0, i-5)}); err != nil {
+				status := "stopped"
+				if i == 2 {
+					status = StatusFinished
+				}
+				if err := s.PutRun(Run{ID: id, Status: status, StartedAt: today.AddDate(0, 0, i-5)}); err != nil {
 					t.Fatal(err)
 				}
 				l := s.RunLog(id)
@@ -150,7 +157,7 @@ func TestPruneRuns(t *testing.T) {
 				t.Errorf("Runs() after PruneRuns(%d) mismatch (-want +got):\n%s", tt.keep, diff)
 			}
 			kept := map[string]bool{}
-			for _, id := range tt.wantRuns {
+			for _, id := range tt.wantRows {
 				kept[id] = true
 			}
 			for _, id := range []string{"r1", "r2", "r3", "r4", "r5", "orphan", "q"} {

@@ -79,6 +79,20 @@ type Store struct {
 	// Store refuses all work with it.
 	broken atomic.Pointer[error]
 
+	// swap is held shared by every transaction and exclusively by Compact
+	// while it copies the file and swaps db and file for the copy's.
+	swap   sync.RWMutex
+	noSync bool
+	// reads counts records read since the mapped pages were last dropped
+	// (see touched).
+	reads atomic.Int64
+	// compactTx is how many bytes Compact copies per transaction (0:
+	// compactTxBytes); compactHook, when set, is called at each step of
+	// Compact. Both for tests only.
+	compactTx   int
+	compactHook func(step string)
+	compactMin  int64 // free bytes below which MaybeCompact does not compact (0: compactMinFree)
+
 	mu     sync.Mutex
 	logs   map[string]*RunLog
 	closed bool
@@ -136,7 +150,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, file: file, path: path, now: now, logs: make(map[string]*RunLog)}
+	s := &Store{db: db, file: file, path: path, now: now, noSync: opts.NoSync, logs: make(map[string]*RunLog)}
 	if err := s.readHeader(); err != nil {
 		_ = s.closeDB()
 		return nil, err
@@ -248,9 +262,43 @@ func syncDir(dir string) {
 	_ = d.Close()
 }
 
-// openBolt opens an existing file with bbolt, recovering its panics and
+// openBolt opens an existing file with bbolt and takes its lock. When the
+// lock was won on a file that Compact has meanwhile replaced at path (the
+// other process renamed the copy over it while this one waited), it is
+// released and the file now at path is opened instead, within the same
+// timeout.
+func openBolt(path string, readOnly, noSync bool, timeout time.Duration) (*bolt.DB, *os.File, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		db, file, err := openBoltOnce(path, readOnly, noSync, timeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		held, serr := file.Stat()
+		now, perr := os.Stat(path)
+		if serr == nil && perr == nil && os.SameFile(held, now) {
+			return db, file, nil
+		}
+		_ = db.Close()
+		if perr != nil {
+			return nil, nil, fmt.Errorf("checkpoint: open state file %s: %w", path, perr)
+		}
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return nil, nil, locked(path, timeout)
+		}
+	}
+}
+
+// noFreelistSync is bbolt's Options.NoFreelistSync, kept false. The freelist is
+// written with every commit: with NoFreelistSync, bbolt rebuilds it at
+// open by walking every page of the file, which reads (and maps into the
+// process) the whole file every night, while the freelist that Compact
+// keeps small costs a page or two per commit.
+const noFreelistSync = false
+
+// openBoltOnce opens an existing file with bbolt, recovering its panics and
 // memory faults on a damaged file.
-func openBolt(path string, readOnly, noSync bool, timeout time.Duration) (db *bolt.DB, file *os.File, err error) {
+func openBoltOnce(path string, readOnly, noSync bool, timeout time.Duration) (db *bolt.DB, file *os.File, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
@@ -261,11 +309,14 @@ func openBolt(path string, readOnly, noSync bool, timeout time.Duration) (db *bo
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      timeout,
-		ReadOnly:     readOnly,
-		NoSync:       noSync,
-		NoGrowSync:   noSync, // growing the file fsyncs too
-		FreelistType: bolt.FreelistMapType,
+		Timeout:    timeout,
+		ReadOnly:   readOnly,
+		NoSync:     noSync,
+		NoGrowSync: noSync, // growing the file fsyncs too
+		// The map freelist finds a run of free pages by size at once;
+		// the array one scans every free page id on each allocation.
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: noFreelistSync,
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			// Never create here: a file that vanished since Open's Stat
 			// must not come back as an empty database.
@@ -357,6 +408,8 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDB() error {
+	s.swap.Lock()
+	defer s.swap.Unlock()
 	if s.broken.Load() != nil {
 		// bbolt panicked mid-transaction and may still hold its own
 		// locks: closing the DB could block forever. Closing the file
@@ -377,6 +430,8 @@ func (s *Store) tx(write bool, fn func(*bolt.Tx) error) (err error) {
 	if p := s.broken.Load(); p != nil {
 		return *p
 	}
+	s.swap.RLock()
+	defer s.swap.RUnlock()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {

@@ -14,6 +14,13 @@
 #   --keep DIR      work in DIR (created) and keep the files; default: a temp dir,
 #                   removed at exit. Generated data is never written to the repo.
 #   --install-time  apt-get install -y time when GNU time is missing (needs root)
+#   --nightly       only the nightly section (issue 14): `apply` on the same
+#                   export night after night, 1% of rows changed each night,
+#                   one state file; prints wall, CPU, peak RSS and state size
+#                   per night. With --nightly-rows N (default 100000),
+#                   --nights N (default 40), --nightly-dir DIR (where the
+#                   state lives: default the work dir, on disk; /dev/shm for
+#                   tmpfs)
 #
 # Needs Go, GNU time (/usr/bin/time; Debian/Ubuntu package "time") and curl.
 # Runs from any directory. Nothing leaves the machine: the resume measurement
@@ -26,6 +33,10 @@ resume=1
 profile=0
 keep=""
 install_time=0
+nightly=0
+nightly_rows=100000
+nights=40
+nightly_dir=""
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--runs) runs="$2"; shift 2 ;;
@@ -34,7 +45,11 @@ while [[ $# -gt 0 ]]; do
 	--profile) profile=1; shift ;;
 	--keep) keep="$2"; shift 2 ;;
 	--install-time) install_time=1; shift ;;
-	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--nightly) nightly=1; shift ;;
+	--nightly-rows) nightly_rows="$2"; shift 2 ;;
+	--nights) nights="$2"; shift 2 ;;
+	--nightly-dir) nightly_dir="$2"; shift 2 ;;
+	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -89,6 +104,81 @@ echo
 	go build -o "$bin/floor" ./scripts/floor
 	go build -o "$bin/benchgen" ./scripts/benchgen
 )
+
+# --- nightly (issue 14) -----------------------------------------------------
+# Night 1 sends every row; each later night's file is the night before's
+# with 1% of its rows changed (a first name gets the night's number), so
+# 1% of rows are sent. The sandbox runs as its own process, so its memory
+# is not counted; the state and the file stay between nights, each night
+# gets a new report directory. Nothing is faked between nights: every
+# night is the real binary with fsync on. The pace, 100 per 10 ms, is as
+# fast as the machine goes; it is not 1000000/s because the pacer keeps a
+# window of N send instants and re-sorts it on every answer.
+if [[ $nightly == 1 ]]; then
+	ndir="${nightly_dir:-$work/nightly}"
+	mkdir -p "$ndir"
+	ndir="$(cd "$ndir" && pwd)"
+	nstate="$ndir/state-$nightly_rows.db"
+	rm -f "$nstate"
+	key="test_bench_nightly_key"
+	"$bin/benchgen" -rows "$nightly_rows" -phones e164 -seed 1 -clean -o "$data/night-gen.csv"
+	# Emails made unique (the row number in the local part), so that the
+	# sandbox rejects none as used by another customer.
+	awk -F, -v OFS=, 'NR > 1 && $4 ~ /@/ { $4 = NR "." $4 } { print }' "$data/night-gen.csv" >"$data/night-0.csv"
+	rm -f "$data/night-gen.csv"
+	slog="$work/sandbox-nightly.log"
+	"$bin/juicebatch" sandbox --listen 127.0.0.1:0 --keys "$key" --create-unknown \
+		--per-minute 100000000 --per-day 100000000 --seed 1 >"$work/sandbox.out" 2>"$slog" &
+	sandbox_pid=$!
+	url=""
+	for _ in $(seq 100); do
+		url="$(sed -n 's/^sandbox listening on //p' "$work/sandbox.out")"
+		[[ -n "$url" ]] && break
+		sleep 0.1
+	done
+	[[ -n "$url" ]] || { echo "bench.sh: the sandbox did not start" >&2; cat "$slog" >&2; exit 1; }
+	echo "nightly: $nightly_rows customers, 1% changed a night, state in $ndir ($(df --output=fstype "$ndir" | tail -1))"
+	printf "%5s %9s %8s %7s %7s %9s %11s\n" night sent wall_s cpu_s rss_MB state_MB state_B/cust
+	prev="$data/night-0.csv"
+	for ((night = 1; night <= nights; night++)); do
+		in="$data/night-$night.csv"
+		if [[ $night == 1 ]]; then
+			cp "$prev" "$in"
+		else
+			# Rows whose number falls on this night's 1% get a new first name.
+			# (A first name takes letters only: the night's number in base 26.)
+			awk -F, -v OFS=, -v n="$night" '
+				BEGIN { m = n; while (m > 0) { suf = suf sprintf("%c", 97 + m % 26); m = int(m / 26) } }
+				NR > 1 && (NR * 7919 + n * 104729) % 100 == 0 { $2 = $2 suf } { print }' "$prev" >"$in"
+			rm -f "$prev"
+		fi
+		prev="$in"
+		rc=0
+		JUICEBATCH_API_KEY="$key" /usr/bin/time -v -o "$work/time-v.txt" "$bin/juicebatch" apply \
+			--base-url "$url" --state "$nstate" --report "$ndir/report-$night" \
+			--daily-budget 100000000 --rate 100/10ms --concurrency 8 --no-progress --log-format json "$in" \
+			>/dev/null 2>"$work/last.err" || rc=$?
+		if [[ $rc != 0 ]]; then
+			echo "bench.sh: night $night exited $rc:" >&2
+			tail -5 "$work/last.err" >&2
+			exit 1
+		fi
+		sent="$(sed -n 's/.*"requests": *\([0-9]*\).*/\1/p' "$ndir/report-$night/summary.json" | head -1)"
+		rm -rf "$ndir/report-$night"
+		size=$(stat -c %s "$nstate")
+		awk -F': ' -v night="$night" -v sent="$sent" -v size="$size" -v rows="$nightly_rows" '
+			/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
+			/Maximum resident set size/ { rss = $2 }
+			/User time/ { u = $2 }
+			/System time/ { s = $2 }
+			END { printf "%5d %9d %8.2f %7.2f %7.1f %9.1f %11.0f\n", night, sent, w, u + s, rss / 1024, size / 1048576, size / rows }' "$work/time-v.txt"
+	done
+	rm -f "$prev"
+	kill "$sandbox_pid" 2>/dev/null || true
+	wait "$sandbox_pid" 2>/dev/null || true
+	sandbox_pid=""
+	exit 0
+fi
 
 # --- generate (deterministic: same seed, same bytes) -----------------------
 # A .gz file is its plain file compressed by gzip(1) at its default level,

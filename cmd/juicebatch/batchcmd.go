@@ -159,7 +159,7 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 	}
 
 	if std.getenv("GOMEMLIMIT") == "" && std.setMemoryLimit != nil {
-		std.setMemoryLimit(memoryLimit(pos))
+		std.setMemoryLimit(memoryLimitFor(cmd, pos))
 	}
 
 	terminal := isTerminal(std.err)

@@ -52,14 +52,15 @@ func TestSecondNightReportsItsOwnFigures(t *testing.T) {
 		t.Fatalf("second night = %d\n%s", second.code, second.stderr)
 	}
 	s := readSummary(t, filepath.Join(dir, "report"))
-	if s.Requests != 0 || s.Retries != 0 || s.Outcomes["updated"] != 0 || s.Outcomes["unchanged"] != 0 {
-		t.Errorf("second night: requests %d, retries %d, outcomes %v; want nothing sent, nothing decided", s.Requests, s.Retries, s.Outcomes)
+	// A finished run keeps no rows: the night decides each again (unchanged).
+	if s.Requests != 0 || s.Retries != 0 || s.Outcomes["updated"] != 0 || s.Outcomes["unchanged"] != 3 {
+		t.Errorf("second night: requests %d, retries %d, outcomes %v; want nothing sent, 3 unchanged", s.Requests, s.Retries, s.Outcomes)
 	}
 	if s.StartedAt.Before(first.FinishedAt) {
 		t.Errorf("second night started_at %s; want its own start, not before the first night's finish %s", s.StartedAt, first.FinishedAt)
 	}
-	if tot := s.RunTotals; tot == nil || tot.Requests != 3 || tot.Outcomes["updated"] != 3 || !tot.StartedAt.Equal(first.StartedAt) {
-		t.Errorf("second night run_totals %+v; want the run's 3 requests, 3 updated, started %s", tot, first.StartedAt)
+	if tot := s.RunTotals; tot == nil || tot.Requests != 3 || tot.Outcomes["unchanged"] != 3 || !tot.StartedAt.Equal(first.StartedAt) {
+		t.Errorf("second night run_totals %+v; want the run's 3 requests, 3 unchanged, started %s", tot, first.StartedAt)
 	}
 	if n := len(rs.seen()); n != 3 {
 		t.Errorf("the server saw %d requests; want 3", n)
@@ -73,8 +74,8 @@ func TestSecondNightReportsItsOwnFigures(t *testing.T) {
 		}
 	}
 	totals, _ := line["run_totals"].(map[string]any)
-	if line["requests"] != 0.0 || line["updated"] != 0.0 || totals["requests"] != 3.0 || totals["updated"] != 3.0 {
-		t.Errorf("summary log line %v; want requests 0, updated 0 and run_totals with 3", line)
+	if line["requests"] != 0.0 || line["updated"] != 0.0 || totals["requests"] != 3.0 || totals["unchanged"] != 3.0 {
+		t.Errorf("summary log line %v; want requests 0, updated 0 and run_totals with 3 requests", line)
 	}
 	// The metrics: this invocation's requests and its own duration.
 	b, err := os.ReadFile(prom)

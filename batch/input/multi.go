@@ -108,17 +108,9 @@ func fieldList(has *[NumFields]bool) string {
 // FilesReader reads the records of every file of a Files in turn. It is a
 // Reader and a RawSource, and is not safe for concurrent use.
 type FilesReader struct {
-	fs     Files
-	format Format
-	opts   Options
-
-	i      int
-	cur    Reader
-	closer io.Closer
-	offset int // records numbered before the current file
-	last   int // the current file's last record number so far
-	num    int // the number of the record Next returned last
-	fail   error
+	parts
+	cur Reader
+	num int // the number of the record Next returned last
 
 	seen    map[string]bool
 	pending []string
@@ -132,7 +124,7 @@ func OpenFiles(fs Files, f Format, opts Options) (*FilesReader, error) {
 	if len(fs.Names) == 0 {
 		return nil, errors.New("input: open: no files")
 	}
-	m := &FilesReader{fs: fs, format: f, opts: opts, seen: map[string]bool{}}
+	m := &FilesReader{parts: parts{fs: fs, format: f, opts: opts}, seen: map[string]bool{}}
 	if err := m.openPart(0); err != nil {
 		return nil, err
 	}
@@ -177,32 +169,9 @@ func (m *FilesReader) Next() (*Record, error) {
 			break
 		}
 		m.collect()
-		if err := m.closePart(); err != nil {
-			m.fail = err
-			break
-		}
-		if m.i+1 == len(m.fs.Names) {
-			m.fail = io.EOF
-			break
-		}
-		m.offset += m.last
-		if err := m.openPart(m.i + 1); err != nil {
-			m.fail = err
-		}
+		m.advance(m.openPart)
 	}
 	return nil, m.fail
-}
-
-func (m *FilesReader) closePart() error {
-	if m.closer == nil {
-		return nil
-	}
-	c := m.closer
-	m.closer = nil
-	if err := c.Close(); err != nil {
-		return asFileError(m.fs.Names[m.i], err)
-	}
-	return nil
 }
 
 // Close closes the file being read, when reading stopped before the end.
@@ -244,18 +213,54 @@ func (m *FilesReader) Raw() *RawRecord {
 // FilesSkimmer is a Skimmer over every file of a Files, numbering records
 // as OpenFiles does. It is not safe for concurrent use.
 type FilesSkimmer struct {
+	parts
+	first *Skimmer // the first file's, for the failed file's header
+	cur   *Skimmer
+	perm  []int // the current file's columns in the first file's order; nil: the same
+}
+
+// parts is what FilesReader and FilesSkimmer share: which of the files is
+// open, how many records its predecessors numbered, and the error (io.EOF
+// after the last file) that ended reading.
+type parts struct {
 	fs     Files
 	format Format
 	opts   Options
 
-	first  *Skimmer // the first file's, for the failed file's header
 	i      int
-	cur    *Skimmer
 	closer io.Closer
-	perm   []int // the current file's columns in the first file's order; nil: the same
-	offset int
-	last   int
+	offset int // records numbered before the current file
+	last   int // the current file's last record number so far
 	fail   error
+}
+
+func (p *parts) closePart() error {
+	if p.closer == nil {
+		return nil
+	}
+	c := p.closer
+	p.closer = nil
+	if err := c.Close(); err != nil {
+		return asFileError(p.fs.Names[p.i], err)
+	}
+	return nil
+}
+
+// advance closes the file that has ended and opens the next one with
+// open; when there is none, or either step fails, reading ends with fail.
+func (p *parts) advance(open func(i int) error) {
+	if err := p.closePart(); err != nil {
+		p.fail = err
+		return
+	}
+	if p.i+1 == len(p.fs.Names) {
+		p.fail = io.EOF
+		return
+	}
+	p.offset += p.last
+	if err := open(p.i + 1); err != nil {
+		p.fail = err
+	}
 }
 
 // OpenSkimFiles starts skimming fs, with the same options as the OpenFiles
@@ -264,7 +269,7 @@ func OpenSkimFiles(fs Files, f Format, opts Options) (*FilesSkimmer, error) {
 	if len(fs.Names) == 0 {
 		return nil, errors.New("input: skim: no files")
 	}
-	m := &FilesSkimmer{fs: fs, format: f, opts: opts}
+	m := &FilesSkimmer{parts: parts{fs: fs, format: f, opts: opts}}
 	if err := m.openPart(0); err != nil {
 		return nil, err
 	}
@@ -320,32 +325,9 @@ func (m *FilesSkimmer) Next() (*Skim, error) {
 			m.fail = err
 			break
 		}
-		if err := m.closePart(); err != nil {
-			m.fail = err
-			break
-		}
-		if m.i+1 == len(m.fs.Names) {
-			m.fail = io.EOF
-			break
-		}
-		m.offset += m.last
-		if err := m.openPart(m.i + 1); err != nil {
-			m.fail = err
-		}
+		m.advance(m.openPart)
 	}
 	return nil, m.fail
-}
-
-func (m *FilesSkimmer) closePart() error {
-	if m.closer == nil {
-		return nil
-	}
-	c := m.closer
-	m.closer = nil
-	if err := c.Close(); err != nil {
-		return asFileError(m.fs.Names[m.i], err)
-	}
-	return nil
 }
 
 // Close closes the file being read, when reading stopped before the end.

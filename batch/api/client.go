@@ -302,6 +302,15 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) 
 		res.Record = rec
 		return res
 	}
+	c.problem(&res, resp, data)
+	return res
+}
+
+// problem reads a non-2xx answer (of an update or a read) into res: the
+// server's problem in whichever published shape it came, with the request
+// id from the body or the header, and a redirect named as such (never
+// followed).
+func (c *Client) problem(res *Result, resp *http.Response, data []byte) {
 	res.Problem = ParseProblem(resp.StatusCode, data)
 	if res.Problem.RequestID == "" {
 		res.Problem.RequestID = res.RequestID
@@ -315,7 +324,6 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte, key string) 
 			res.Problem.Message = "unexpected redirect (not followed)"
 		}
 	}
-	return res
 }
 
 // dataRecord checks that a 2xx answer is {"data": {...}} for the customer

@@ -92,14 +92,6 @@ func (c *Client) get(ctx context.Context, u *url.URL) ReadResult {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return res
 	}
-	res.Problem = ParseProblem(resp.StatusCode, data)
-	if res.Problem.RequestID == "" {
-		res.Problem.RequestID = res.RequestID
-	} else if res.RequestID == "" {
-		res.RequestID = res.Problem.RequestID
-	}
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		res.Problem.Message = "unexpected redirect (not followed)"
-	}
+	c.problem(&res.Result, resp, data)
 	return res
 }

@@ -248,7 +248,9 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 				problems.Add(l.res)
 			}
 			att.add(r, l.res)
-			tally.add(l.res)
+			if !r.wasCarried(l.res.Row) {
+				tally.add(l.res) // summary.json's reasons: this invocation's rows
+			}
 			writeErr = r.writeLine(w, format, l)
 		}
 	}

@@ -233,7 +233,7 @@ func (r *runner) assemble(ctx context.Context, ordered <-chan *chunk, emit func(
 			switch {
 			case it.carry:
 				if r.pass != passBacklog {
-					r.carry(it.prev.Outcome)
+					r.carry(rec.Num, it.prev.Outcome)
 				}
 			case it.unchanged:
 				if r.pass == passBacklog {

@@ -163,9 +163,13 @@ type runner struct {
 	outcomes map[string]int // rows decided by this invocation
 	// carried counts, by outcome, the rows an earlier invocation of the
 	// run had finished.
-	carried  map[string]int
-	planReqs int
-	samples  []Sample
+	carried map[string]int
+	// carriedSet marks those rows by number (bit n-1 for row n), so that
+	// the report pass counts only this invocation's rows in the summary's
+	// reasons and warnings: an eighth of a byte a row.
+	carriedSet []uint64
+	planReqs   int
+	samples    []Sample
 	// differences and diffTotal are verify's differing rows for
 	// report.html (the first report.MaxListedRows of them) and their count.
 	differences []report.Change
@@ -477,10 +481,25 @@ func (r *runner) stopped() (stopReason, error) {
 }
 
 // carry counts a row a resumed run had already finished.
-func (r *runner) carry(outcome string) {
+func (r *runner) carry(num int, outcome string) {
 	r.mu.Lock()
 	r.carried[outcome]++
+	if w := (num - 1) / 64; num > 0 {
+		if w >= len(r.carriedSet) {
+			r.carriedSet = append(r.carriedSet, make([]uint64, w+1-len(r.carriedSet))...)
+		}
+		r.carriedSet[w] |= 1 << ((num - 1) % 64)
+	}
 	r.mu.Unlock()
+}
+
+// wasCarried reports whether row num was finished by an earlier
+// invocation of the run. Called by the report pass, after the main pass.
+func (r *runner) wasCarried(num int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := (num - 1) / 64
+	return num > 0 && w < len(r.carriedSet) && r.carriedSet[w]&(1<<((num-1)%64)) != 0
 }
 
 // finishRows records rows decided without a request (invalid, unchanged,

@@ -240,3 +240,31 @@ func TestStrictValuesIsItsOwnRun(t *testing.T) {
 		t.Errorf("outcomes with --strict-values after a lenient run = %v; want %v", got, want)
 	}
 }
+
+// TestResumedReasonsAreTheInvocations: summary.json's reasons and warnings,
+// like its outcomes, count the rows this invocation decided; a row an
+// earlier invocation found invalid counts in run_totals only.
+func TestResumedReasonsAreTheInvocations(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config(h.file("in.csv", "id,email,last_name\nv-1,bob@,\nv-2,a@example.com,\"Smith, Jr.\"\nv-3,b@example.com,\nv-4,c@example.com,\n"))
+	cfg.DailyBudget, cfg.Concurrency = 1, 1 // v-2, the warned row, is the one sent
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil || res.Summary.ExitCode != batch.ExitStopped {
+		t.Fatalf("Apply = %v, %+v; want a budget stop", err, res)
+	}
+	if s := res.Summary; len(s.Reasons) != 1 || s.Reasons[0].Field != "email" || s.Warnings != 1 {
+		t.Fatalf("first invocation reasons %+v, warnings %d; want the email reason and 1 warning\n%v", s.Reasons, s.Warnings, h.results(cfg))
+	}
+	cfg.DailyBudget = 10
+	res, err = batch.Apply(context.Background(), cfg)
+	if err != nil || !res.Resumed {
+		t.Fatalf("Apply again = %v, %+v; want a resume", err, res)
+	}
+	s := res.Summary
+	if len(s.Reasons) != 0 || s.Warnings != 0 || s.Outcomes["invalid"] != 0 || s.Outcomes["updated"] != 2 {
+		t.Errorf("resumed invocation: reasons %+v, warnings %d, outcomes %v; want none of the carried rows, 2 updated", s.Reasons, s.Warnings, s.Outcomes)
+	}
+	if s.RunTotals == nil || s.RunTotals.Outcomes["invalid"] != 1 || s.RunTotals.Outcomes["updated"] != 3 {
+		t.Errorf("run_totals %+v; want 1 invalid, 3 updated", s.RunTotals)
+	}
+}

@@ -33,6 +33,14 @@ func ExitMeaning(code int) string {
 func (r *runner) htmlPage(sum report.Summary, stopped bool, problems report.RowList, now time.Time) (report.Page, error) {
 	run := report.SummaryRun(sum)
 	run.ExitMeaning = ExitMeaning(sum.ExitCode)
+	if r.cmd == report.CommandVerify {
+		switch sum.ExitCode {
+		case ExitOK:
+			run.ExitMeaning = "every valid row matches the live record"
+		case ExitRowsBad:
+			run.ExitMeaning = "some rows differ from the live record, are missing there, or could not be read"
+		}
+	}
 	run.DailyBudget = r.cfg.DailyBudget
 	run.Status = "finished"
 	if stopped {

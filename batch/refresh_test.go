@@ -416,7 +416,7 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Rows whose live record differs (5)", "row 3 · id <span class=\"id\">c-003</span>",
+	for _, want := range []string{"Rows whose live record differs (5)", "3: some rows differ from the live record", "row 3 · id <span class=\"id\">c-003</span>",
 		"drift-003@example.com", "v-007@example.com"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("verify's report.html lacks %q", want)

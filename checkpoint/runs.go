@@ -237,7 +237,12 @@ func (s *Store) pruneRuns(keep int) (doomed []string, err error) {
 				return err
 			}
 		}
-		if q := tx.Bucket([]byte(bucketQuota)); q != nil {
+		// Quota days and read counts per day share a layout and a cutoff.
+		for _, name := range []string{bucketQuota, bucketReads} {
+			q := tx.Bucket([]byte(name))
+			if q == nil {
+				continue
+			}
 			var fps [][]byte
 			if err := q.ForEachBucket(func(k []byte) error {
 				fps = append(fps, k)

@@ -136,6 +136,10 @@ func TestPruneRuns(t *testing.T) {
 			intent("old", 8)
 			for d := 0; d <= 8; d++ {
 				intent("new", d)
+				// Read counts per day are kept as long as quota days.
+				if err := s.AddReads("new", today.AddDate(0, 0, -d).Format("2006-01-02"), 1); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := s.RunLog("r5").Outcome(nil, &AppliedUpdate{Scope: "s", CustomerID: "c", At: today}); err != nil {
 				t.Fatal(err)
@@ -185,6 +189,13 @@ func TestPruneRuns(t *testing.T) {
 			}
 			if diff := cmp.Diff(wantQuotas, quotas); diff != "" {
 				t.Errorf("Quotas() after PruneRuns mismatch (-want +got):\n%s", diff)
+			}
+			reads, err := s.Reads()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(wantQuotas, reads); diff != "" {
+				t.Errorf("Reads() after PruneRuns mismatch (-want +got):\n%s", diff)
 			}
 			if got, _ := s.RecentSends("old"); len(got) != 0 {
 				t.Errorf("RecentSends(old) = %v; want dropped", got)

@@ -36,8 +36,11 @@ var (
 		"progress-interval",
 		// issue 7: the metrics of a run.
 		"metrics-push", "metrics-file",
+		// reads before writes.
+		"refresh", "read-rate",
 	}
-	boolFlags = []string{"strict", "empty-clears", "wait", "full", "new-run", "no-progress"}
+	boolFlags = []string{"strict", "empty-clears", "wait", "full", "new-run", "no-progress",
+		"strict-values", "retry-rejected"}
 )
 
 // canonicalFields are the fields a mapping may name (README "Inputs").

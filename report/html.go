@@ -215,6 +215,8 @@ func SummaryRun(s Summary) RunInfo {
 		keys = ApplyOutcomes()
 	case CommandPlan:
 		keys = PlanOutcomes()
+	case CommandVerify:
+		keys = VerifyOutcomes()
 	}
 	for _, k := range keys {
 		ri.Outcomes = append(ri.Outcomes, Count{k, outcomes[k]})

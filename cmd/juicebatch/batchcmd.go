@@ -53,7 +53,7 @@ Examples:
 Flags:
 `
 
-const verifyUsage = `Usage: juicebatch verify [flags] FILE
+const verifyUsage = `Usage: juicebatch verify [flags] FILE...
 
 Reads the live record of every valid row's customer and compares it with the
 row's update (billing_address whole, null and "" alike), without a write
@@ -359,7 +359,9 @@ func printSummary(w io.Writer, res *batch.Result) {
 		for _, n := range t.Outcomes {
 			all += n
 		}
-		rows = fmt.Sprintf("%d rows (%d more finished earlier in this run)", total, max(0, all-total))
+		if more := all - total; more > 0 {
+			rows = fmt.Sprintf("%d rows (%d more finished earlier in this run)", total, more)
+		}
 	}
 	fmt.Fprintf(w, "%s %s: %s: %s\n", s.Command, verb, rows, strings.Join(parts, ", "))
 	if s.Plan != nil {

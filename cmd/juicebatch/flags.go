@@ -25,10 +25,20 @@ var errUsage = errors.New("usage")
 // parseArgs parses flags that may come before or after the positional
 // arguments, as the contract promises ("apply FILE --full" works). "--"
 // ends the flags.
+//
+// For -h it prints nothing and returns flag.ErrHelp (the caller prints the
+// usage to stdout); for a bad flag, flag's message and the usage go to the
+// FlagSet's output.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
+	usage := fs.Usage
+	fs.Usage = func() {} // flag calls it for -h too; that is the caller's
+	defer func() { fs.Usage = usage }()
 	for {
 		if err := fs.Parse(args); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				usage()
+			}
 			return nil, err
 		}
 		rest := fs.Args()

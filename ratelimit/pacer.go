@@ -380,12 +380,19 @@ func (p *Pacer) rescheduleHeadLocked(head *waiter, now time.Time) {
 func (p *Pacer) Answered(sent, answered time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	i := slices.IndexFunc(p.sent, func(t time.Time) bool { return t.Equal(sent) })
-	if i < 0 || !answered.After(sent) {
+	// p.sent is sorted: find sent by binary search, and move it to its new
+	// place by shifting the few instants between (a full sort on every
+	// answer would cost N log N at a rate of N a second).
+	i, found := slices.BinarySearchFunc(p.sent, sent, time.Time.Compare)
+	if !found || !answered.After(sent) {
 		return // already out of the window, or nothing to move
 	}
-	p.sent[i] = answered
-	slices.SortFunc(p.sent, time.Time.Compare)
+	j := i
+	for j+1 < len(p.sent) && p.sent[j+1].Before(answered) {
+		p.sent[j] = p.sent[j+1]
+		j++
+	}
+	p.sent[j] = answered
 	// The head's slot may have been computed from the old instant.
 	if len(p.queue) > 0 && p.queue[0].head {
 		head := p.queue[0]

@@ -2,6 +2,8 @@ package checkpoint
 
 import (
 	"encoding/binary"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -132,5 +134,37 @@ func TestRawDigests(t *testing.T) {
 	}
 	if err := s.RawDigests("s", []string{"a"}, nil); err == nil {
 		t.Errorf("RawDigests with a short out = nil; want an error")
+	}
+}
+
+// TestRawDigestsOrder: the lookups are made in key order, across drops of
+// the mapped pages, and each answer lands at its id's place in the call.
+func TestRawDigestsOrder(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	l := s.RunLog("r")
+	const n = 3*dropEvery + 7
+	ids := make([]string, 0, n+2)
+	want := make([][32]byte, 0, n+2)
+	for i := range n {
+		id := fmt.Sprintf("c%05d", i)
+		raw := [32]byte{byte(i), byte(i >> 8), 1}
+		if err := l.Outcome(nil, &AppliedUpdate{Scope: "s", CustomerID: id, Fields: map[string][32]byte{"email": {1}}, Raw: raw, At: day0}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		want = append(want, truncate(raw, RawDigestSize))
+	}
+	ids = append(ids, "zz-none", "")
+	want = append(want, [32]byte{}, [32]byte{})
+	slices.Reverse(ids) // not in key order
+	slices.Reverse(want)
+	ids[3], ids[n-5] = ids[n-5], ids[3]
+	want[3], want[n-5] = want[n-5], want[3]
+	got := make([][32]byte, len(ids))
+	if err := s.RawDigests("s", ids, got); err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(got, want) {
+		t.Errorf("RawDigests out of key order: got %x; want %x", got[:4], want[:4])
 	}
 }

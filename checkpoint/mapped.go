@@ -3,8 +3,9 @@ package checkpoint
 import bolt "go.etcd.io/bbolt"
 
 // dropEvery is how many records are read between two drops of the mapped
-// pages. Customers are looked up in file order, which is random in key
-// order (ids are often UUIDs): each lookup may touch another 4 KiB page,
+// pages. Customers are looked up in file order (RawDigests sorts each
+// batch, but a batch is a few thousand ids of a file), which is random in
+// key order (ids are often UUIDs): each lookup may touch another 4 KiB page,
 // and the kernel maps neighbouring pages with it (fault-around), so this
 // keeps the file's resident pages to about 14 MB (measured). Dropping more
 // rarely is faster (a lookup after a drop is a page fault again: 5 s of

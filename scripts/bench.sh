@@ -74,6 +74,21 @@ else
 	work="$(mktemp -d "${TMPDIR:-/tmp}/juicebatch-bench.XXXXXX")"
 fi
 sandbox_pid=""
+# start_sandbox LIMIT starts a sandbox for $key allowing LIMIT requests a
+# minute and a day, logging to $slog; it sets sandbox_pid and url (polled
+# from its "listening on" line, at most 10 s).
+start_sandbox() {
+	"$bin/juicebatch" sandbox --listen 127.0.0.1:0 --keys "$key" --create-unknown \
+		--per-minute "$1" --per-day "$1" --seed 1 >"$work/sandbox.out" 2>"$slog" &
+	sandbox_pid=$!
+	url=""
+	for _ in $(seq 100); do
+		url="$(sed -n 's/^sandbox listening on //p' "$work/sandbox.out")"
+		[[ -n "$url" ]] && break
+		sleep 0.1
+	done
+	[[ -n "$url" ]] || { echo "bench.sh: the sandbox did not start" >&2; cat "$slog" >&2; exit 1; }
+}
 cleanup() {
 	if [[ -n "$sandbox_pid" ]]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
 	if [[ -z "$keep" ]]; then rm -rf "$work"; fi
@@ -130,16 +145,7 @@ if [[ $nightly == 1 ]]; then
 	awk -F, -v OFS=, 'NR > 1 && $4 ~ /@/ { $4 = NR "." $4 } { print }' "$data/night-gen.csv" >"$data/night-0.csv"
 	rm -f "$data/night-gen.csv"
 	slog="$work/sandbox-nightly.log"
-	"$bin/juicebatch" sandbox --listen 127.0.0.1:0 --keys "$key" --create-unknown \
-		--per-minute 100000000 --per-day 100000000 --seed 1 >"$work/sandbox.out" 2>"$slog" &
-	sandbox_pid=$!
-	url=""
-	for _ in $(seq 100); do
-		url="$(sed -n 's/^sandbox listening on //p' "$work/sandbox.out")"
-		[[ -n "$url" ]] && break
-		sleep 0.1
-	done
-	[[ -n "$url" ]] || { echo "bench.sh: the sandbox did not start" >&2; cat "$slog" >&2; exit 1; }
+	start_sandbox 100000000
 	echo "nightly: $nightly_rows customers, 1% changed a night, state in $ndir ($(df --output=fstype "$ndir" | tail -1))"
 	printf "%5s %9s %8s %7s %7s %9s %11s\n" night sent wall_s cpu_s rss_MB state_MB state_B/cust
 	prev="$data/night-0.csv"
@@ -266,16 +272,7 @@ if [[ $resume == 1 ]]; then
 	[[ $quick == 1 ]] && rfile="$data/e164-100k.csv"
 	key="test_bench_resume_key"
 	slog="$work/sandbox.log"
-	"$bin/juicebatch" sandbox --listen 127.0.0.1:0 --keys "$key" --create-unknown \
-		--per-minute 100000 --per-day 100000 --seed 1 >"$work/sandbox.out" 2>"$slog" &
-	sandbox_pid=$!
-	url=""
-	for _ in $(seq 100); do
-		url="$(sed -n 's/^sandbox listening on //p' "$work/sandbox.out")"
-		[[ -n "$url" ]] && break
-		sleep 0.1
-	done
-	[[ -n "$url" ]] || { echo "bench.sh: the sandbox did not start" >&2; cat "$slog" >&2; exit 1; }
+	start_sandbox 100000
 	# The run id: plan names the run apply would resume (same file, flags,
 	# base URL and key); benchgen -mkstate records 90 % of its rows done.
 	JUICEBATCH_API_KEY="$key" "$bin/juicebatch" plan --base-url "$url" --state "$work/runs/no-state-resume.db" \

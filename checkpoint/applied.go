@@ -106,19 +106,9 @@ func (s *Store) RawDigests(scope string, customerIDs []string, out [][32]byte) e
 // AppliedMany.
 func (s *Store) Applied(scope, customerID string) (Applied, bool, error) {
 	var a Applied
-	var ok bool
-	err := s.view(func(tx *bolt.Tx) error {
-		b := appliedBucket(tx, scope)
-		if b == nil || customerID == "" {
-			return nil
-		}
-		v := b.Get([]byte(customerID))
-		if v == nil {
-			return nil
-		}
+	ok, err := s.record(func(tx *bolt.Tx) *bolt.Bucket { return appliedBucket(tx, scope) }, customerID, func(v []byte) error {
 		var err error
 		a, err = decodeApplied(v)
-		ok = err == nil
 		return err
 	})
 	s.touched(1)
@@ -250,4 +240,28 @@ func setRaw(tx *bolt.Tx, u *RawUpdate) error {
 	}
 	a.Raw = raw
 	return b.Put([]byte(u.CustomerID), encodeApplied(&a))
+}
+
+// record hands the value of key in the bucket that bucketOf finds (nil:
+// none) to decode, in one read transaction, and reports whether there was
+// one. The value is valid only during decode, which must copy what it
+// keeps.
+func (s *Store) record(bucketOf func(*bolt.Tx) *bolt.Bucket, key string, decode func(v []byte) error) (bool, error) {
+	var ok bool
+	err := s.view(func(tx *bolt.Tx) error {
+		b := bucketOf(tx)
+		if b == nil || key == "" {
+			return nil
+		}
+		v := b.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		if err := decode(v); err != nil {
+			return err
+		}
+		ok = true
+		return nil
+	})
+	return ok, err
 }

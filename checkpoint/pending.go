@@ -142,19 +142,9 @@ func clearPending(tx *bolt.Tx, scope, customerID string) error {
 // scope, and whether it has.
 func (s *Store) PendingSince(scope, customerID string) (time.Time, bool, error) {
 	var since time.Time
-	var ok bool
-	err := s.view(func(tx *bolt.Tx) error {
-		b := pendingBucket(tx, scope)
-		if b == nil || customerID == "" {
-			return nil
-		}
-		v := b.Get([]byte(customerID))
-		if v == nil {
-			return nil
-		}
+	ok, err := s.record(func(tx *bolt.Tx) *bolt.Bucket { return pendingBucket(tx, scope) }, customerID, func(v []byte) error {
 		var err error
 		since, _, _, err = decodePending(v)
-		ok = err == nil
 		return err
 	})
 	if err != nil {

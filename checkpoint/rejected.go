@@ -77,23 +77,13 @@ func (s *Store) ForgetRejection(scope, customerID string) error {
 // whether there is one.
 func (s *Store) RejectionOf(scope, customerID string) (Rejection, bool, error) {
 	var out Rejection
-	var ok bool
-	err := s.view(func(tx *bolt.Tx) error {
-		b := rejectedBucket(tx, scope)
-		if b == nil {
-			return nil
-		}
-		v := b.Get([]byte(customerID))
-		if v == nil {
-			return nil
-		}
+	ok, err := s.record(func(tx *bolt.Tx) *bolt.Bucket { return rejectedBucket(tx, scope) }, customerID, func(v []byte) error {
 		var j rejectionJSON
 		if err := json.Unmarshal(v, &j); err != nil || len(j.Body) != 32 {
 			return &corruptRecord{what: "rejection", reason: "bad encoding"}
 		}
 		copy(out.BodyDigest[:], j.Body)
 		out.Status, out.Error, out.RunID, out.At = j.Status, j.Error, j.Run, j.At.UTC()
-		ok = true
 		return nil
 	})
 	if err != nil {

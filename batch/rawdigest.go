@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -76,6 +77,32 @@ func (r *runner) shortcut() bool {
 		r.cmd != report.CommandVerify && r.cfg.Refresh != RefreshAll
 }
 
+// indexRaw reads the scope's raw digests into memory before the main pass,
+// when the shortcut applies: one walk of the state in key order instead of
+// a random lookup a row (see checkpoint.RawIndex). The walk stops, and rows
+// are looked up one by one, when the state holds more than rawIndexRatio
+// customers for each row of the input: a small file against a large state.
+func (r *runner) indexRaw(ctx context.Context) {
+	if !r.shortcut() || r.scan == nil {
+		return
+	}
+	x, err := r.state.RawIndex(ctx, r.scope, r.scan.rows, rawIndexRatio*r.scan.rows+1024)
+	if err != nil {
+		// Only an economy, as in normalizeChunk.
+		r.log.Debug("raw-row index skipped", "err", err)
+		return
+	}
+	if x != nil {
+		r.log.Debug("raw-row digests indexed", "customers", x.Len())
+	}
+	r.rawIndex = x
+}
+
+// rawIndexRatio: reading a customer's record in key order costs a small
+// part of a random lookup, so the walk pays for itself while the state
+// holds up to a few customers for each row to decide.
+const rawIndexRatio = 4
+
 // normalizeChunk is produce's middle stage for one chunk: each row not
 // carried over is either found unchanged from its raw digest (one lookup
 // for the chunk, no normalizing) or normalized.
@@ -101,7 +128,14 @@ func (r *runner) normalizeChunk(c *chunk) {
 			}
 		}
 	}
-	if len(ids) > 0 {
+	if len(ids) > 0 && r.rawIndex != nil {
+		for _, i := range idx {
+			if it := &c.items[i]; r.rawIndex.Has(it.raw) {
+				it.unchanged = true
+				r.rawHits.Add(1)
+			}
+		}
+	} else if len(ids) > 0 {
 		stored := make([][32]byte, len(ids))
 		if err := r.state.RawDigests(r.scope, ids, stored); err != nil {
 			// Only an economy: the rows take the long way, which reads

@@ -1,24 +1,30 @@
 package batch_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/juicebatch/juicebatch/batch"
 	"github.com/juicebatch/juicebatch/checkpoint"
+	"github.com/juicebatch/juicebatch/ratelimit"
 )
 
 // rawHits is what the run's log says about rows found unchanged from their
 // raw digest.
-func rawHits(t *testing.T, h *harness) []int {
+func rawHits(t *testing.T, logs string) []int {
 	t.Helper()
 	var out []int
 	re := regexp.MustCompile(`rows found unchanged from their raw digest, without normalizing" rows=(\d+)`)
-	for _, m := range re.FindAllStringSubmatch(h.logs.String(), -1) {
+	for _, m := range re.FindAllStringSubmatch(logs, -1) {
 		n, _ := strconv.Atoi(m[1])
 		out = append(out, n)
 	}
@@ -79,7 +85,7 @@ func TestRawRowShortcut(t *testing.T) {
 	if res := apply("--full"); res.Summary.Requests != 3 {
 		t.Errorf("--full sent %d requests; want 3", res.Summary.Requests)
 	}
-	if got, want := rawHits(t, h), []int{0, 3, 2, 0, 3, 0}; !slices.Equal(got, want) {
+	if got, want := rawHits(t, h.logs.String()), []int{0, 3, 2, 0, 3, 0}; !slices.Equal(got, want) {
 		t.Errorf("rows found unchanged from their raw digest, night by night: %v; want %v", got, want)
 	}
 }
@@ -124,4 +130,58 @@ func TestFinishedRunKeepsNoRows(t *testing.T) {
 			again.Summary.RunID, got, len(h.seen()), first.Summary.RunID, want)
 	}
 	checkRows("after the second run")
+}
+
+// TestRawRowShortcutIndexOrLookups: a night that decides most customers
+// reads their raw digests in one walk (the index); a small file against a
+// larger state looks its rows up one by one. Both find the same rows
+// unchanged, and neither takes a changed row for an unchanged one.
+func TestRawRowShortcutIndexOrLookups(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	const n = 1100 // more than a 3-row file's walk may read (4·3 + 1024)
+	var night1, night2 strings.Builder
+	night1.WriteString("id,email\n")
+	night2.WriteString("id,email,notes\n")
+	for i := range n {
+		fmt.Fprintf(&night1, "k-%04d,k%d@example.com\n", i, i)
+		fmt.Fprintf(&night2, "k-%04d,k%d@example.com,\n", i, i)
+	}
+	cfg := h.config(h.file("night1.csv", night1.String()))
+	cfg.Rate = ratelimit.Rate{N: 1000000, Per: time.Second}
+	cfg.DailyBudget = 10 * n
+	run := func(name string) (*batch.Result, string) {
+		t.Helper()
+		var logs bytes.Buffer
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		res, err := batch.Apply(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return res, logs.String()
+	}
+	if res, _ := run("night 1"); res.Summary.Requests != n {
+		t.Fatalf("night 1 sent %d requests; want %d", res.Summary.Requests, n)
+	}
+	indexed := regexp.MustCompile(`raw-row digests indexed" customers=(\d+)`)
+
+	cfg.Input = h.file("night2.csv", night2.String())
+	res, logs := run("night 2")
+	if m := indexed.FindStringSubmatch(logs); m == nil || m[1] != strconv.Itoa(n) {
+		t.Errorf("night 2 (every customer): index log %q; want %d customers indexed", m, n)
+	}
+	if got := rawHits(t, logs); res.Summary.Requests != 0 || !slices.Equal(got, []int{n}) {
+		t.Errorf("night 2: %d requests, raw hits %v; want 0 and [%d]", res.Summary.Requests, got, n)
+	}
+
+	cfg.Input = h.file("night3.csv", "id,email\nk-0001,k1@example.com\nk-0002,changed@example.com\nk-0003,k3@example.com\n")
+	res, logs = run("night 3")
+	if m := indexed.FindStringSubmatch(logs); m != nil {
+		t.Errorf("night 3 (3 rows against %d customers) built the index: %q; want lookups", n, m[0])
+	}
+	if got, want := outcomes(h.results(cfg)), []string{"unchanged", "updated", "unchanged"}; !slices.Equal(got, want) || res.Summary.Requests != 1 {
+		t.Errorf("night 3: outcomes %v after %d requests; want %v after 1", got, res.Summary.Requests, want)
+	}
+	if got := rawHits(t, logs); !slices.Equal(got, []int{2}) {
+		t.Errorf("night 3: raw hits %v; want [2]", got)
+	}
 }

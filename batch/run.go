@@ -145,6 +145,9 @@ type runner struct {
 	salt   []byte
 	// rawBase is the run's part of every raw-row digest (see rawBase).
 	rawBase [32]byte
+	// rawIndex holds the scope's raw digests when the shortcut reads most
+	// customers (indexRaw); nil: look each row up.
+	rawIndex *checkpoint.RawIndex
 
 	seen                           atomic.Int64
 	rawHits                        atomic.Int64 // rows found unchanged from their raw digest

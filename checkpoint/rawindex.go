@@ -1,0 +1,103 @@
+package checkpoint
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// RawIndex holds the raw-row digests of one scope's applied records in
+// memory, 8 bytes a customer, for the raw-row shortcut of a run that looks
+// at most of the customers (a nightly export of all of them).
+//
+// Why not look each row up: a row's customer, in file order, is at a
+// random place in key order, so a million lookups are a million random
+// reads of the mapped file; with the mapped pages dropped often enough to
+// keep resident memory small, nearly each one is a page fault again (about
+// 5 s of system time at a million customers, see BENCHMARKS.md "Nightly").
+// One walk of the bucket in key order reads each page once, forward.
+//
+// What a hit means: a raw digest is computed over the row's fields, the id
+// among them, so a digest names one customer's one row under one mapping
+// and rules version. The index keeps the first 8 of the 16 bytes the state
+// keeps: a row that is not the one last applied is taken for it only if
+// its digest's first 8 bytes equal one of the n kept ones, with
+// probability n·2^-64 (below 2^-44 a row at a million customers). It is
+// built at the start of a run, so it reflects the applied records then; a
+// caller uses it only for rows whose customer no earlier row of the run
+// has changed.
+type RawIndex struct {
+	keys []uint64 // sorted
+}
+
+// Len is how many customers the index holds.
+func (x *RawIndex) Len() int { return len(x.keys) }
+
+// Has reports whether raw (a full raw-row digest) is the raw digest of one
+// of the scope's applied records.
+func (x *RawIndex) Has(raw [32]byte) bool {
+	_, ok := slices.BinarySearch(x.keys, rawKey(raw))
+	return ok
+}
+
+func rawKey(raw [32]byte) uint64 { return binary.BigEndian.Uint64(raw[:8]) }
+
+// rawIndexDropEvery is how many records the walk reads between two drops
+// of the mapped pages: about 2 MB of the file in key order, which the walk
+// never reads again.
+const rawIndexDropEvery = 16384
+
+// RawIndex walks scope's applied records in key order and returns their
+// raw-row digests as an index, its memory sized for about hint records
+// (the rows of the run: an append-grown slice would peak at up to twice
+// the 8 bytes a customer). It gives up, returning nil and no error, when
+// the scope holds more than limit records: looking up each of a small
+// file's rows then costs less than reading every customer.
+// Records without a raw digest (from before raw digests were kept) are
+// left out; a row of theirs takes the long way.
+func (s *Store) RawIndex(ctx context.Context, scope string, hint, limit int) (*RawIndex, error) {
+	var x *RawIndex
+	err := s.view(func(tx *bolt.Tx) error {
+		b := appliedBucket(tx, scope)
+		if b == nil {
+			x = &RawIndex{}
+			return nil
+		}
+		keys := make([]uint64, 0, min(limit, hint+hint/16))
+		c := b.Cursor()
+		n := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v == nil {
+				continue // a nested bucket; there are none
+			}
+			if n++; n > limit {
+				x = nil
+				return nil
+			}
+			if n%rawIndexDropEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				dropMapped(s.db.Info().Data, tx.Size())
+			}
+			raw, err := decodeAppliedRaw(v)
+			if err != nil {
+				return fmt.Errorf("customer %q: %w", k, err)
+			}
+			if raw != ([32]byte{}) {
+				keys = append(keys, rawKey(raw))
+			}
+		}
+		dropMapped(s.db.Info().Data, tx.Size())
+		slices.Sort(keys)
+		x = &RawIndex{keys: slices.Clip(keys)}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: index raw digests in %s: %w", scope, err)
+	}
+	return x, nil
+}

@@ -305,7 +305,7 @@ func (f *refresher) lookup(ctx context.Context, id string) (live.Record, bool, e
 		for {
 			f.listMu.RLock()
 			rec, ok := f.listed[id]
-			complete, gaveUp, started := f.complete, f.gaveUp, f.listedAt
+			complete, gaveUp, started, pages := f.complete, f.gaveUp, f.listedAt, f.pages
 			f.listMu.RUnlock()
 			if !gaveUp && !started.IsZero() && f.r.clock.Since(started) > maxListingAge {
 				// A long run (--wait over days) does not trust a listing
@@ -325,7 +325,7 @@ func (f *refresher) lookup(ctx context.Context, id string) (live.Record, bool, e
 				return live.Record{}, false, nil
 			case gaveUp:
 			default:
-				if err := f.nextPage(ctx); err != nil {
+				if err := f.nextPage(ctx, pages); err != nil {
 					return live.Record{}, false, err
 				}
 				continue
@@ -338,14 +338,17 @@ func (f *refresher) lookup(ctx context.Context, id string) (live.Record, bool, e
 }
 
 // nextPage reads the next page of the listing unless another caller did
-// meanwhile.
-func (f *refresher) nextPage(ctx context.Context) error {
+// meanwhile: seen is how many pages the caller had looked through, and when
+// the listing has more by the time the page lock is held, the caller looks
+// again first (its customer may be on the page another worker read while
+// this one waited).
+func (f *refresher) nextPage(ctx context.Context, seen int) error {
 	f.pageMu.Lock()
 	defer f.pageMu.Unlock()
 	f.listMu.RLock()
 	done, after, pages := f.complete || f.gaveUp, f.after, f.pages
 	f.listMu.RUnlock()
-	if done {
+	if done || pages != seen {
 		return nil
 	}
 	if f.choice.PageLimit > 0 && pages >= f.choice.PageLimit {

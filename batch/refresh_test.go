@@ -516,3 +516,33 @@ func TestWritesDoNotWaitForReads(t *testing.T) {
 		t.Errorf("outcomes %v, %d reads; want 10 updated after 5 reads", res.Summary.Outcomes, res.Summary.Reads)
 	}
 }
+
+// TestListingReadsNoPageItNeedsNot: rows whose customers are all on the
+// listing's first page cost one read, however many workers wait for that
+// page at once (a worker that waited for another's page looks again before
+// reading the next).
+func TestListingReadsNoPageItNeedsNot(t *testing.T) {
+	e := newLiveEnv(t, seedCustomers(1000))
+	cfg := e.config(e.file("in.csv", exportCSV(60, func(i int) string { return fmt.Sprintf("new-%03d@example.com", i) })))
+	cfg.Concurrency = 8
+	cfg.Rate = ratelimit.Rate{N: 1000, Per: time.Second}
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statsOf(e.server()); got.reads != 1 || got.writes != 60 || res.Summary.Outcomes["updated"] != 60 {
+		t.Errorf("60 rows on the first page of 1000 customers: %d reads, %d writes, %d updated; want 1 read, 60 writes, 60 updated (log:\n%s)",
+			got.reads, got.writes, res.Summary.Outcomes["updated"], grepLines(e.logs.String(), "list"))
+	}
+}
+
+// grepLines is the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

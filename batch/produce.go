@@ -61,6 +61,10 @@ type task struct {
 	// raw is the raw-row digest of the one row the update came from (zero
 	// for a merged update), recorded with what is applied.
 	raw [32]byte
+	// rejectedEarlier is the remembered 404 of this very update, when it
+	// is checked by a read (refresh.go): still not found, the row keeps
+	// that memory's run and date.
+	rejectedEarlier *checkpoint.Rejection
 }
 
 // produce is the main pass: it reads the input, carries over rows a resumed

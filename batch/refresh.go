@@ -434,6 +434,12 @@ func (f *refresher) resolve(ctx context.Context, t *task) bool {
 		case report.CommandPlan:
 			return f.settle(t, outWouldUpdate, 0, "", nil)
 		}
+		if rej := t.rejectedEarlier; rej != nil {
+			// The memory stays as it is: the first rejection's run and
+			// date are what the user needs to find the row's history.
+			msg = fmt.Sprintf("404 not_found: Customer not found; rejected earlier (run %s, %s) and still not found by a read; no update sent (--retry-rejected sends it)", rej.RunID, dayOf(rej.At))
+			return f.settle(t, outRejected, http.StatusNotFound, msg, nil)
+		}
 		if !f.settle(t, outRejected, http.StatusNotFound, msg, nil) {
 			return false
 		}
@@ -559,6 +565,7 @@ func (r *runner) checkRejected(t *task, f *refresher) (need, settled, retry bool
 		return false, false, true, nil
 	}
 	if rej.Status == http.StatusNotFound && f != nil {
+		t.rejectedEarlier = &rej
 		return true, false, false, nil
 	}
 	msg := fmt.Sprintf("%s; rejected earlier (run %s, %s); not re-sent (--retry-rejected sends it)", rej.Error, rej.RunID, dayOf(rej.At))

@@ -331,6 +331,13 @@ func TestRememberedRejections(t *testing.T) {
 	if want := "updated,rejected,rejected"; strings.Join(got, ",") != want {
 		t.Errorf("after x-1 appeared: unknown ids %v; want %s", got, want)
 	}
+	for _, r := range unknown(rows)[1:] {
+		// The read confirmed the remembered 404: the row still names the
+		// run that first met it.
+		if !strings.Contains(r[6], "rejected earlier (run ") || !strings.Contains(r[6], "still not found by a read") {
+			t.Errorf("after x-1 appeared: row %v; want \"rejected earlier (run R, DATE) and still not found by a read\"", r)
+		}
+	}
 	if cu, _ := e.server().Customer("x-1"); cu.Email != "x1@example.com" {
 		t.Errorf("x-1 email %q; want the file's", cu.Email)
 	}

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/juicebatch/juicebatch/batch/normalize"
@@ -46,15 +45,18 @@ func (t *reasonTally) fill(s *report.Summary) {
 var rowErrorPrefix = regexp.MustCompile(`^.*?:\d+: `)
 
 // invalidReason splits an invalid row's text ("FILE:LINE: FIELD: REASON",
-// see input.RowError) into its field and its problem: the reason without
-// the value it quotes at its end, which normalize's reasons always put
-// last (`not a valid email address: "bob@"`).
+// see input.RowError) into its field and its problem. normalize writes
+// every reason as PROBLEM or PROBLEM: DETAIL, where only the detail holds
+// the row's own values (Go-quoted), so the problem is what comes before
+// the first ": " that a quoted value follows: `not a valid email address:
+// "bob@"` and `longer than 64 characters: 65 characters, "aaa…"` are each
+// one reason however many rows have them.
 func invalidReason(text string) (field, problem string) {
 	rest := rowErrorPrefix.ReplaceAllString(text, "")
 	if f, r, ok := strings.Cut(rest, ": "); ok && isFieldName(f) {
 		field, rest = f, r
 	}
-	return field, stripQuotedValue(rest)
+	return field, problemOf(rest)
 }
 
 // isFieldName reports whether s looks like a field or column name rather
@@ -63,20 +65,20 @@ func isFieldName(s string) bool {
 	return s != "" && !strings.ContainsAny(s, " \"'(")
 }
 
-// stripQuotedValue removes a trailing `: "…"` (a Go-quoted value) from a
-// reason.
-func stripQuotedValue(reason string) string {
-	for i := strings.Index(reason, `: "`); i >= 0; {
-		if q, err := strconv.QuotedPrefix(reason[i+2:]); err == nil && i+2+len(q) == len(reason) {
-			return reason[:i]
-		}
-		j := strings.Index(reason[i+1:], `: "`)
+// problemOf is reason without its detail: cut at the first ": " after
+// which a quoted value comes. A reason without one ("...; missing: city")
+// is its own problem.
+func problemOf(reason string) string {
+	for i := 0; ; {
+		j := strings.Index(reason[i:], ": ")
 		if j < 0 {
-			break
+			return reason
 		}
-		i += 1 + j
+		if strings.Contains(reason[i+j+2:], `"`) {
+			return reason[:i+j]
+		}
+		i += j + 2
 	}
-	return reason
 }
 
 // serverPrefix is the status and code an api.Problem's text starts with

@@ -12,11 +12,15 @@ func TestInvalidReason(t *testing.T) {
 		{`in.csv:7: no fields to update`, "", "no fields to update"},
 		{`in.csv:9: id: contains "/"; only A-Z, a-z, 0-9, "_" and "-" are allowed: "a/b"`,
 			"id", `contains "/"; only A-Z, a-z, 0-9, "_" and "-" are allowed`},
-		{`in.csv:3: email: domain "x" has no dot: "a@x"`, "email", `domain "x" has no dot`},
+		{`in.csv:3: id: longer than 64 characters: 65 characters, "aaa…"`, "id", "longer than 64 characters"},
+		{`in.csv:3: last_name: contains punctuation, symbols or other characters (the creation endpoint allows only letters, spaces, hyphens and apostrophes in names): "," "." in "Smith, Jr."`,
+			"last_name", "contains punctuation, symbols or other characters (the creation endpoint allows only letters, spaces, hyphens and apostrophes in names)"},
+		{`in.csv:3: phone_number: not a valid NG phone number, and "00" is not NG's international prefix (009): "00234 803" with "00" as "+" would be +234803 (NG); write it so if that is meant`,
+			"phone_number", `not a valid NG phone number, and "00" is not NG's international prefix (009)`},
 		{`in.csv:3: billing_address: line1, city and country are required when the address is updated; missing: city`,
 			"billing_address", "line1, city and country are required when the address is updated; missing: city"},
 		{`in.ndjson:4: line is not a JSON object`, "", "line is not a JSON object"},
-		{`in.csv:4: first_name: value ends in a quote: "a\"": "x"`, "first_name", `value ends in a quote: "a\""`},
+		{`in.csv:4: first_name: value ends in a quote: "a\"": "x"`, "first_name", `value ends in a quote`},
 	}
 	for _, tc := range tests {
 		if f, p := invalidReason(tc.text); f != tc.field || p != tc.problem {

@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -266,5 +267,33 @@ func TestResumedReasonsAreTheInvocations(t *testing.T) {
 	}
 	if s.RunTotals == nil || s.RunTotals.Outcomes["invalid"] != 1 || s.RunTotals.Outcomes["updated"] != 3 {
 		t.Errorf("run_totals %+v; want 1 invalid, 3 updated", s.RunTotals)
+	}
+}
+
+// TestReasonsGroupRowsNotValues: rows refused for the same kind of problem
+// are one reason, whatever their values, under --strict-values too (where
+// warnings' texts become refusals) and for "00" phone refusals.
+func TestReasonsGroupRowsNotValues(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	long := func(n int) string { return strings.Repeat("a", n) }
+	cfg := h.config(h.file("group.csv", "id,last_name,phone_number,billing_address.line1,billing_address.city,billing_address.country\n"+
+		"g-1,\"Smith, Jr.\",,,,\n"+
+		"g-2,\"Jones, Sr.\",,,,\n"+
+		"g-3,\"Brown, III\",,,,\n"+
+		"g-4,"+long(101)+",,,,\n"+
+		"g-5,"+long(102)+",,,,\n"+
+		"g-6,,00234 803 123 4567,1 Marina,Lagos,NG\n"+
+		"g-7,,00234 803 765 4321,1 Marina,Lagos,NG\n"))
+	cfg.StrictValues = true
+	if _, err := batch.Apply(context.Background(), cfg); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	var got []string
+	for _, r := range h.summary(cfg).Reasons {
+		got = append(got, fmt.Sprintf("%s %s %d", r.Outcome, r.Field, r.Count))
+	}
+	want := []string{"invalid last_name 3", "invalid last_name 2", "invalid phone_number 2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("reasons %q; want %q", got, want)
 	}
 }

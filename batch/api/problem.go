@@ -55,7 +55,7 @@ func (p *Problem) String() string {
 	msg := p.Message
 	// Field details usually say more than a generic message; keep the
 	// message too unless it adds nothing.
-	if len(parts) > 0 && (msg == "" || strings.EqualFold(msg, "validation failed") || strings.EqualFold(msg, "validation error")) {
+	if len(parts) > 0 && !p.messageAddsToFields() {
 		msg = ""
 	}
 	if msg != "" {
@@ -71,6 +71,30 @@ func (p *Problem) String() string {
 		fmt.Fprintf(&b, " (request %s)", p.RequestID)
 	}
 	return b.String()
+}
+
+// messageAddsToFields reports whether the message says more than the field
+// details beside it. "Validation failed" says nothing more, and neither
+// does "Validation failed: email must be …" that only restates the details
+// it comes with (the sandbox's shape): one line a field, said once.
+func (p *Problem) messageAddsToFields() bool {
+	lower := strings.ToLower(strings.TrimSpace(p.Message))
+	if lower == "" || lower == "validation failed" || lower == "validation error" {
+		return false
+	}
+	rest, ok := strings.CutPrefix(lower, "validation failed: ")
+	if !ok {
+		rest, ok = strings.CutPrefix(lower, "validation error: ")
+	}
+	if !ok {
+		return true
+	}
+	for _, f := range p.Fields {
+		if !strings.Contains(rest, strings.ToLower(f.Field)) {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseProblem reads an error answer. It never fails: a body in no known

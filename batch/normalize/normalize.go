@@ -153,10 +153,11 @@ func (n *Normalizer) Update(rec *input.Record) (Update, *input.RowError) {
 	}
 	if v := vals[input.Email]; v.State != input.Absent {
 		if v.State == input.Set {
-			e, reason := checkEmail(v.Text)
+			e, ew, reason := checkEmail(v.Text)
 			if reason != "" {
 				return fail(input.Email, reason)
 			}
+			warns = append(warns, ew...)
 			s.email = e
 		}
 		body.Email = &s.email

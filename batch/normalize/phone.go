@@ -81,7 +81,7 @@ func (n *Normalizer) phoneWith(s, rowCountry, badCountry string,
 	case plus && !n.phoneRegions[region]:
 		parseRegion = "ZZ" // the number carries its own country code
 	case !plus && region == "" && badCountry != "":
-		return "", nil, fmt.Sprintf("national number needs a country (billing_address.country %s is not one juicebatch knows): %s", quote(badCountry), quote(s))
+		return "", nil, fmt.Sprintf("national number needs a country, and billing_address.country is not one juicebatch knows: %s with %s", quote(s), quote(badCountry))
 	case !plus && region == "" && strings.HasPrefix(head, "00"):
 		// "00" is the international prefix of most regions, not of all
 		// (NG dials 009, AU 0011, and there 00… is another number).
@@ -145,8 +145,8 @@ func (n *Normalizer) phoneWith(s, rowCountry, badCountry string,
 						e164, phonenumbers.GetRegionCodeForNumber(num), region, iddOf(region),
 						other, phonenumbers.GetRegionCodeForNumber(p))})
 			case !valid:
-				return "", nil, fmt.Sprintf("not a valid %s phone number; with \"00\" as \"+\" it would be %s (%s), but %s's international prefix is %s, so write it as %s: %s",
-					region, other, phonenumbers.GetRegionCodeForNumber(p), region, iddOf(region), other, quote(s))
+				return "", nil, fmt.Sprintf("not a valid %s phone number, and \"00\" is not %s's international prefix (%s): %s with \"00\" as \"+\" would be %s (%s); write it so if that is meant",
+					region, region, iddOf(region), quote(s), other, phonenumbers.GetRegionCodeForNumber(p))
 			}
 		}
 	}
@@ -154,7 +154,7 @@ func (n *Normalizer) phoneWith(s, rowCountry, badCountry string,
 	written := "+" + phonenumbers.NormalizeDigitsOnly(strings.TrimLeft(head, "(+\uFF0B "))
 	if valid {
 		if len(e164)-1 > maxE164Digits {
-			return "", nil, fmt.Sprintf("longer than the %d digits E.164 allows (%s): %s", maxE164Digits, e164, quote(s))
+			return "", nil, fmt.Sprintf("longer than the %d digits E.164 allows: %s reads as %s", maxE164Digits, quote(s), e164)
 		}
 		if source == phonenumbers.PhoneNumber_FROM_NUMBER_WITH_PLUS_SIGN && e164 != written {
 			warns = append(warns, Warning{Field: keyPhone,

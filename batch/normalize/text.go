@@ -95,7 +95,7 @@ func checkID(s string) string {
 		}
 	}
 	if len(s) > maxIDLen {
-		return fmt.Sprintf("longer than %d characters (%d): %s", maxIDLen, len(s), quote(s))
+		return fmt.Sprintf("longer than %d characters: %d characters, %s", maxIDLen, len(s), quote(s))
 	}
 	return ""
 }
@@ -126,43 +126,52 @@ func isNameChar(r rune) bool {
 }
 
 // checkEmail validates a trimmed, non-empty email and returns it with the
-// domain lower-cased.
-func checkEmail(s string) (string, string) {
-	if len(s) > maxEmailLen {
-		return "", fmt.Sprintf("longer than %d characters (%d): %s", maxEmailLen, len(s), quote(s))
-	}
+// domain lower-cased, with warnings about what the update endpoint accepts
+// but mail is unlikely to reach.
+//
+// What refuses is what the endpoint refuses, a bare address as RFC 5322
+// (net/mail) reads it: no "@", a malformed local part or domain, a display
+// name, angle brackets, quoted parts. What only warns is what goes beyond
+// that syntax: the lengths RFC 5321 sets (254 in all, 64 before the "@")
+// and the shape of a host name (a dot, labels of letters, digits and
+// hyphens, a top-level label that is not a number): "ann@localhost" is a
+// valid address the endpoint takes.
+func checkEmail(s string) (string, []Warning, string) {
 	if !strings.Contains(s, "@") {
-		return "", `not an email address (no "@"): ` + quote(s)
+		return "", nil, `not an email address (no "@"): ` + quote(s)
 	}
-	if at := strings.LastIndexByte(s, '@'); !dotAtom(s[:at]) || at == len(s)-1 || !hostChars(s[at+1:]) {
-		// Anything but the plain form (quoted local parts, comments,
-		// display names, angle brackets) goes through net/mail, which
-		// finds what is wrong. The plain form, nearly every address in
-		// an export, is what net/mail would accept as it stands, at a
-		// fraction of its cost; the domain is checked below either way.
+	if at := strings.LastIndexByte(s, '@'); !dotAtom(s[:at]) || !dotAtom(s[at+1:]) {
+		// Anything but the plain dot-atom form (quoted local parts,
+		// comments, display names, angle brackets, non-ASCII) goes
+		// through net/mail, which finds what is wrong. The plain form,
+		// nearly every address in an export, is what net/mail would
+		// accept as it stands, at a fraction of its cost.
 		if reason := checkMailbox(s); reason != "" {
-			return "", reason
+			return "", nil, reason
 		}
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
-	if len(local) > maxLocalLen {
-		return "", fmt.Sprintf("part before \"@\" is longer than %d characters: %s", maxLocalLen, quote(s))
+	out := s
+	if lower := strings.ToLower(domain); lower != domain {
+		out = local + "@" + lower
 	}
-	// Check the domain as it will be sent: lower-casing can lengthen
-	// some non-ASCII letters.
-	lower := strings.ToLower(domain)
-	if reason := checkHost(lower); reason != "" {
-		return "", fmt.Sprintf("domain %s %s: %s", quote(domain), reason, quote(s))
+	var warns []Warning
+	warn := func(problem, detail string) {
+		warns = append(warns, Warning{Field: keyEmail, Problem: problem, Detail: detail})
 	}
-	if lower == domain {
-		return s, ""
-	}
-	out := local + "@" + lower
 	if len(out) > maxEmailLen {
-		return "", fmt.Sprintf("longer than %d characters (%d) once the domain is lower-cased: %s", maxEmailLen, len(out), quote(s))
+		warn(fmt.Sprintf("longer than the %d characters an address may have (RFC 5321)", maxEmailLen),
+			fmt.Sprintf("%d characters as sent, %s", len(out), quote(s)))
 	}
-	return out, ""
+	if len(local) > maxLocalLen {
+		warn(fmt.Sprintf("part before \"@\" longer than the %d characters it may have (RFC 5321)", maxLocalLen),
+			fmt.Sprintf("%d characters, %s", len(local), quote(s)))
+	}
+	if reason := checkHost(strings.ToLower(domain)); reason != "" {
+		warn("domain "+reason+" (not a host name mail can reach)", quote(s))
+	}
+	return out, warns, ""
 }
 
 // dotAtom reports whether local is an RFC 5322 dot-atom of ASCII characters:
@@ -206,11 +215,11 @@ func checkMailbox(s string) string {
 		return "not a valid email address: " + quote(s)
 	}
 	if a.Name != "" {
-		return fmt.Sprintf("has a display name or comment; give only the address %s: %s", quote(a.Address), quote(s))
+		return fmt.Sprintf("has a display name or comment; give only the address: %s in %s", quote(a.Address), quote(s))
 	}
 	if a.Address != s {
 		if strings.HasPrefix(s, "<") {
-			return fmt.Sprintf("not a bare address; give it without angle brackets, %s: %s", quote(a.Address), quote(s))
+			return fmt.Sprintf("not a bare address; give it without angle brackets: %s in %s", quote(a.Address), quote(s))
 		}
 		return "not a bare address (quoted parts and comments are not accepted): " + quote(s)
 	}

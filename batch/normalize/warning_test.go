@@ -25,7 +25,7 @@ func TestOnlyEndpointRulesRefuse(t *testing.T) {
 		{"id not a safe path segment", vals{input.ID: set("a/b"), input.FirstName: set("Ada")},
 			rowErr("id", `contains "/"; only A-Z, a-z, 0-9, "_" and "-" are allowed: "a/b"`)},
 		{"id longer than 64", vals{input.ID: set(strings.Repeat("a", 65)), input.FirstName: set("Ada")},
-			rowErr("id", `longer than 64 characters (65): "`+strings.Repeat("a", 60)+`…"`)},
+			rowErr("id", `longer than 64 characters: 65 characters, "`+strings.Repeat("a", 60)+`…"`)},
 		{"email not a valid address", withID(vals{input.Email: set("bob@")}),
 			rowErr("email", `not a valid email address: "bob@"`)},
 		{"phone that cannot be put in E.164 form", withID(vals{input.Phone: set("12")}),
@@ -82,6 +82,8 @@ func TestOnlyEndpointRulesRefuse(t *testing.T) {
 		{"ambiguous country", address(vals{input.Country: set("Congo")}),
 			`{"billing_address":{"line1":"1 Marina Rd","line2":"","city":"Lagos","state":"","zip_code":"","country":"Congo"}}`,
 			`billing_address.country: ambiguous country (Congo - Brazzaville (CG) or Congo - Kinshasa (CD)); sent as written: "Congo"`},
+		{"email domain that is no host name", withID(vals{input.Email: set("ann@localhost")}),
+			`{"email":"ann@localhost"}`, `email: domain has no dot (not a host name mail can reach): "ann@localhost"`},
 		{"phone of another country than the address", address(vals{input.Country: set("GB"), input.Phone: set("+2348031234567")}),
 			`{"phone_number":"+2348031234567","billing_address":{"line1":"1 Marina Rd","line2":"","city":"Lagos","state":"","zip_code":"","country":"GB"}}`,
 			`phone_number: a number of another country (+234, NG) than billing_address.country GB: "+2348031234567"`},
@@ -107,7 +109,7 @@ func TestOnlyEndpointRulesRefuse(t *testing.T) {
 func TestUnknownCountryGivesNoPhoneRegion(t *testing.T) {
 	n := newNormalizer(t, Options{PhoneRegion: "GB"})
 	_, err := n.Update(record(address(vals{input.Country: set("Nigerai"), input.Phone: set("0803 123 4567")})))
-	want := rowErr("phone_number", `national number needs a country (billing_address.country "Nigerai" is not one juicebatch knows): "0803 123 4567"`)
+	want := rowErr("phone_number", `national number needs a country, and billing_address.country is not one juicebatch knows: "0803 123 4567" with "Nigerai"`)
 	if !cmp.Equal(err, want) {
 		t.Fatalf("Update() error = %v; want %v", err, want)
 	}

@@ -139,12 +139,12 @@ var corpusCases = []struct {
 	{file: "hostile_ids.csv", code: exitRowsBad, rows: []rowWant{
 		invalid(`:2: id: contains "/"`), invalid(`:3: id: contains "."`), invalid(`:4: id: contains "%"`),
 		invalid(`:5: id: contains "?"`), invalid(`:6: id: contains "#"`), invalid(`:7: id: contains a space`),
-		invalid(`:8: id: longer than 64 characters (300)`), invalid(`:9: id: contains "é"`),
+		invalid(`:8: id: longer than 64 characters: 300 characters`), invalid(`:9: id: contains "é"`),
 		invalid(`:10: id: contains "."`), invalid(`:11: id: missing`), upd()}, sent: sentTo("ok-1")},
 	{file: "hostile_ids.ndjson", code: exitRowsBad, rows: []rowWant{
 		invalid(`:1: id: contains "/"`), invalid(`:2: id: contains "."`), invalid(`:3: id: contains "."`),
 		invalid(`:4: id: contains "%"`), invalid(`:5: id: contains "?"`), invalid(`:6: id: contains "#"`),
-		invalid(`:7: id: contains a space`), invalid(`:8: id: longer than 64 characters (300)`),
+		invalid(`:7: id: contains a space`), invalid(`:8: id: longer than 64 characters: 300 characters`),
 		invalid(`:9: id: contains U+0000`), invalid(`:10: id: missing`),
 		invalid(`:11: id: must be a string, got number`), upd()}, sent: sentTo("ok-n")},
 	{file: "invalid_utf8.csv", code: exitRowsBad, stderr: "ignoring columns not mapped to any field: notes", rows: []rowWant{upd(),

@@ -132,10 +132,10 @@ func TestFinishedRunKeepsNoRows(t *testing.T) {
 	checkRows("after the second run")
 }
 
-// TestRawRowShortcutIndexOrLookups: a night that decides most customers
-// reads their raw digests in one walk (the index); a small file against a
-// larger state looks its rows up one by one. Both find the same rows
-// unchanged, and neither takes a changed row for an unchanged one.
+// TestRawRowShortcutIndexOrLookups: plan over most customers reads their
+// raw digests in one walk (the index); apply, and plan of a small file
+// against a larger state, look rows up one by one. All find the same rows
+// unchanged, and none takes a changed row for an unchanged one.
 func TestRawRowShortcutIndexOrLookups(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	const n = 1100 // more than a 3-row file's walk may read (4·3 + 1024)
@@ -149,39 +149,46 @@ func TestRawRowShortcutIndexOrLookups(t *testing.T) {
 	cfg := h.config(h.file("night1.csv", night1.String()))
 	cfg.Rate = ratelimit.Rate{N: 1000000, Per: time.Second}
 	cfg.DailyBudget = 10 * n
-	run := func(name string) (*batch.Result, string) {
+	run := func(name string, cmd func(context.Context, batch.Config) (*batch.Result, error)) (*batch.Result, string) {
 		t.Helper()
 		var logs bytes.Buffer
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		res, err := batch.Apply(context.Background(), cfg)
+		res, err := cmd(context.Background(), cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		return res, logs.String()
 	}
-	if res, _ := run("night 1"); res.Summary.Requests != n {
+	if res, _ := run("night 1", batch.Apply); res.Summary.Requests != n {
 		t.Fatalf("night 1 sent %d requests; want %d", res.Summary.Requests, n)
 	}
 	indexed := regexp.MustCompile(`raw-row digests indexed" customers=(\d+)`)
+	small := h.file("small.csv", "id,email\nk-0001,k1@example.com\nk-0002,changed@example.com\nk-0003,k3@example.com\n")
 
-	cfg.Input = h.file("night2.csv", night2.String())
-	res, logs := run("night 2")
-	if m := indexed.FindStringSubmatch(logs); m == nil || m[1] != strconv.Itoa(n) {
-		t.Errorf("night 2 (every customer): index log %q; want %d customers indexed", m, n)
+	for _, tc := range []struct {
+		name      string
+		cmd       func(context.Context, batch.Config) (*batch.Result, error)
+		input     string
+		index     bool
+		unchanged int
+		hits      int
+	}{
+		{"plan, every customer", batch.Plan, h.file("night2.csv", night2.String()), true, n, n},
+		{"plan, 3 rows", batch.Plan, small, false, 2, 2},
+		{"apply, every customer", batch.Apply, h.file("night2b.csv", night2.String()), false, n, n},
+		{"apply, 3 rows", batch.Apply, small, false, 2, 2},
+	} {
+		cfg.Input = tc.input
+		res, logs := run(tc.name, tc.cmd)
+		m := indexed.FindStringSubmatch(logs)
+		if tc.index && (m == nil || m[1] != strconv.Itoa(n)) || !tc.index && m != nil {
+			t.Errorf("%s: index log %q; want an index of %d customers: %v", tc.name, m, n, tc.index)
+		}
+		if got := rawHits(t, logs); res.Summary.Outcomes["unchanged"] != tc.unchanged || !slices.Equal(got, []int{tc.hits}) {
+			t.Errorf("%s: %d unchanged, raw hits %v; want %d and [%d]", tc.name, res.Summary.Outcomes["unchanged"], got, tc.unchanged, tc.hits)
+		}
 	}
-	if got := rawHits(t, logs); res.Summary.Requests != 0 || !slices.Equal(got, []int{n}) {
-		t.Errorf("night 2: %d requests, raw hits %v; want 0 and [%d]", res.Summary.Requests, got, n)
-	}
-
-	cfg.Input = h.file("night3.csv", "id,email\nk-0001,k1@example.com\nk-0002,changed@example.com\nk-0003,k3@example.com\n")
-	res, logs = run("night 3")
-	if m := indexed.FindStringSubmatch(logs); m != nil {
-		t.Errorf("night 3 (3 rows against %d customers) built the index: %q; want lookups", n, m[0])
-	}
-	if got, want := outcomes(h.results(cfg)), []string{"unchanged", "updated", "unchanged"}; !slices.Equal(got, want) || res.Summary.Requests != 1 {
-		t.Errorf("night 3: outcomes %v after %d requests; want %v after 1", got, res.Summary.Requests, want)
-	}
-	if got := rawHits(t, logs); !slices.Equal(got, []int{2}) {
-		t.Errorf("night 3: raw hits %v; want [2]", got)
+	if got, want := outcomes(h.results(cfg)), []string{"unchanged", "updated", "unchanged"}; !slices.Equal(got, want) {
+		t.Errorf("apply of 3 rows: outcomes %v; want %v", got, want)
 	}
 }

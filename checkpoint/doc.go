@@ -68,9 +68,10 @@
 // The file is read through a memory mapping, and pages read stay resident
 // until dropped: the Store drops them (madvise) every few thousand records
 // read, so a run's resident memory does not grow with the state file.
-// A nightly run that decides most customers reads their raw-row digests in
-// one walk in key order into a [RawIndex] (8 bytes a customer in memory)
-// rather than a random lookup a row: a walk reads each page once.
+// A plan that decides most customers reads their raw-row digests in one
+// walk in key order into a [RawIndex] (8 bytes a customer in memory) rather
+// than a random lookup a row: a walk reads each page once. (apply keeps the
+// lookups: its heap is held tighter; see batch's indexRaw.)
 //
 // # Layout
 //

@@ -3,7 +3,7 @@ package checkpoint
 import bolt "go.etcd.io/bbolt"
 
 // dropEvery is how many records are read between two drops of the mapped
-// pages. Customers are looked up in file order (a run that decides most
+// pages. Customers are looked up in file order (a plan that decides most
 // customers reads a RawIndex in one walk instead; RawDigests sorts each
 // batch, but a batch is a few thousand ids of a file), which is random in
 // key order (ids are often UUIDs): each lookup may touch another 4 KiB page,

@@ -69,15 +69,26 @@ func (r *runner) htmlPage(sum report.Summary, stopped bool, problems report.RowL
 	if err != nil {
 		return page, &StateError{Err: err}
 	}
-	page.Charts = []report.Chart{QuotaChart(r.fp, quotas, r.run.StartedAt, now, r.cfg.DailyBudget)}
+	reads, err := r.store.Reads()
+	if err != nil {
+		return page, &StateError{Err: err}
+	}
+	page.Charts = []report.Chart{QuotaChart(r.fp, quotas, reads, r.run.StartedAt, now, r.cfg.DailyBudget)}
 	return page, nil
 }
 
-// QuotaChart is the requests sent with key fp on each UTC day from from to
-// to (at most report.MaxChartDays, the latest), with budget as the line. The state prunes quota days after a week, so days before the oldest
-// one it holds are marked as no longer kept rather than drawn as zero.
-func QuotaChart(fp string, quotas []checkpoint.Quota, from, to time.Time, budget int) report.Chart {
-	used := map[string]int{}
+// QuotaChart is the update requests (quotas) and read requests (reads)
+// sent with key fp on each UTC day from from to to (at most
+// report.MaxChartDays, the latest), with the update budget as the line.
+// The state prunes quota days after a week, so days before the oldest one
+// it holds are marked as no longer kept rather than drawn as zero.
+func QuotaChart(fp string, quotas, reads []checkpoint.Quota, from, to time.Time, budget int) report.Chart {
+	used, read := map[string]int{}, map[string]int{}
+	for _, q := range reads {
+		if q.Fingerprint == fp {
+			read[q.Day] = q.Used
+		}
+	}
 	oldest := ""
 	for _, q := range quotas {
 		if q.Fingerprint != fp {
@@ -89,10 +100,10 @@ func QuotaChart(fp string, quotas []checkpoint.Quota, from, to time.Time, budget
 		}
 	}
 	c := report.Chart{Title: "key " + fp, Budget: budget,
-		Note: "Requests sent with this key on each UTC day, by every run that used it; the state keeps about a week of daily figures."}
+		Note: "Update and read requests sent with this key on each UTC day, by every run that used it (reads have a budget of their own); the state keeps about a week of daily figures."}
 	for _, d := range report.DayRange(from, to) {
 		_, ok := used[d]
-		c.Days = append(c.Days, report.Day{Day: d, Writes: used[d], NotKept: !ok && (oldest == "" || d < oldest)})
+		c.Days = append(c.Days, report.Day{Day: d, Writes: used[d], Reads: read[d], NotKept: !ok && read[d] == 0 && (oldest == "" || d < oldest)})
 	}
 	return c
 }

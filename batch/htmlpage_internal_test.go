@@ -15,24 +15,29 @@ func TestQuotaChart(t *testing.T) {
 		{Fingerprint: "test_a", Day: "2026-11-24", Used: 12},
 		{Fingerprint: "test_b", Day: "2026-11-21", Used: 7}, // another key: not drawn
 	}
-	c := QuotaChart("test_a", quotas, from, to, 1000)
+	reads := []checkpoint.Quota{
+		{Fingerprint: "test_a", Day: "2026-11-21", Used: 4}, // reads on a day without writes
+		{Fingerprint: "test_a", Day: "2026-11-24", Used: 3},
+		{Fingerprint: "test_b", Day: "2026-11-24", Used: 99},
+	}
+	c := QuotaChart("test_a", quotas, reads, from, to, 1000)
 	type day struct {
-		day     string
-		writes  int
-		notKept bool
+		day          string
+		writes, read int
+		notKept      bool
 	}
 	want := []day{
-		{"2026-11-20", 0, true}, // before the oldest day the state holds
-		{"2026-11-21", 0, true},
-		{"2026-11-22", 1000, false},
-		{"2026-11-23", 0, false}, // a real zero: after the oldest day held
-		{"2026-11-24", 12, false},
+		{"2026-11-20", 0, 0, true}, // before the oldest day the state holds
+		{"2026-11-21", 0, 4, false},
+		{"2026-11-22", 1000, 0, false},
+		{"2026-11-23", 0, 0, false}, // a real zero: after the oldest day held
+		{"2026-11-24", 12, 3, false},
 	}
 	if len(c.Days) != len(want) {
 		t.Fatalf("QuotaChart gave %d days %+v; want %d", len(c.Days), c.Days, len(want))
 	}
 	for i, w := range want {
-		if d := c.Days[i]; d.Day != w.day || d.Writes != w.writes || d.NotKept != w.notKept {
+		if d := c.Days[i]; d.Day != w.day || d.Writes != w.writes || d.Reads != w.read || d.NotKept != w.notKept {
 			t.Errorf("day %d = %+v; want %+v", i, d, w)
 		}
 	}

@@ -188,7 +188,12 @@ func runStatus(ctx context.Context, args []string, std stdio) int {
 	now := time.Now()
 	day := ratelimit.UTCDay(now)
 	if *htmlFile != "" {
-		if err := report.WriteHTMLFile(*htmlFile, statusPage(state, runs, quotas, *budget, now.UTC())); err != nil {
+		reads, err := store.Reads()
+		if err != nil {
+			fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
+			return exitFatal
+		}
+		if err := report.WriteHTMLFile(*htmlFile, statusPage(state, runs, quotas, reads, *budget, now.UTC())); err != nil {
 			fmt.Fprintf(std.err, "juicebatch status: %v\n", err)
 			return exitFatal
 		}

@@ -12,7 +12,7 @@ import (
 // statusPage is status --html's page: every run in the state, and for
 // every API key a chart of every UTC day the state holds, from the first
 // run that used the key (or its oldest day, whichever is earlier) to today.
-func statusPage(state string, runs []checkpoint.Run, quotas []checkpoint.Quota, budget int, now time.Time) report.Page {
+func statusPage(state string, runs []checkpoint.Run, quotas, reads []checkpoint.Quota, budget int, now time.Time) report.Page {
 	p := report.Page{Title: "juicebatch state " + state, Generated: now}
 	first := map[string]time.Time{} // fingerprint → where its chart starts
 	var fps []string
@@ -38,7 +38,7 @@ func statusPage(state string, runs []checkpoint.Run, quotas []checkpoint.Quota, 
 	}
 	slices.Sort(fps)
 	for _, fp := range fps {
-		p.Charts = append(p.Charts, batch.QuotaChart(fp, quotas, first[fp], now, budget))
+		p.Charts = append(p.Charts, batch.QuotaChart(fp, quotas, reads, first[fp], now, budget))
 	}
 	return p
 }

@@ -21,7 +21,7 @@ func TestStatusPage(t *testing.T) {
 		{Fingerprint: "test_b", Day: "2026-11-28", Used: 1000},
 		{Fingerprint: "test_c", Day: "2026-11-29", Used: 9}, // a key with no run left in the state
 	}
-	p := statusPage("state.db", runs, quotas, 1000, now)
+	p := statusPage("state.db", runs, quotas, nil, 1000, now)
 	if len(p.Runs) != 2 || p.Runs[0].ID != "r2" || p.Runs[1].ExitMeaning != batch.ExitMeaning(0) {
 		t.Fatalf("runs %+v; want r2 then r1, with their exit codes' meanings", p.Runs)
 	}

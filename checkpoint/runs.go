@@ -126,8 +126,10 @@ const resumableRuns = 3
 const StatusFinished = "finished"
 
 // deleteChunk is how many row records one transaction of DeleteRows
-// deletes.
-const deleteChunk = 32768
+// deletes: each transaction's pages are dropped from the mapping after it,
+// so it bounds what the deletion keeps resident (about 0.4 MB of row
+// records; 32768 left up to 24 MB mapped at a million rows).
+const deleteChunk = 8192
 
 // DeleteRows deletes the row records of run runID (its summary stays).
 //

@@ -30,7 +30,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	go r.watchSignal(ctx, finished)
 	progressDone := r.startProgress(finished)
 
-	r.indexRaw(feedCtx)
+	r.indexRaw()
 	var prodErr error
 	if r.cmd != report.CommandApply {
 		out := r.planTask

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/juicebatch/juicebatch/batch/input"
@@ -77,12 +78,13 @@ func (r *runner) shortcut() bool {
 		r.cmd != report.CommandVerify && r.cfg.Refresh != RefreshAll
 }
 
-// indexRaw reads the scope's raw digests into memory before plan's main
-// pass, when the shortcut applies: one walk of the state in key order
+// startRawIndex starts reading the scope's raw digests into memory for
+// plan, beside the first pass over the input (the two read different
+// files; on two cores they overlap): one walk of the state in key order
 // instead of a random lookup a row (see checkpoint.RawIndex). The walk
 // stops, and rows are looked up one by one, when the state holds more than
-// rawIndexRatio customers for each row of the input: a small file against
-// a large state.
+// rawIndexRatio customers for each row the input is estimated to have: a
+// small file against a large state. indexRaw takes the result.
 //
 // Not for apply: its heap is held to a quarter of a 64 MiB pod (see
 // cmd/juicebatch's memlimit.go) beside the state's mapped pages, and an
@@ -92,20 +94,51 @@ func (r *runner) shortcut() bool {
 // night 25–29 s → 37 s and 64 → 71 MB, the collector running without end
 // under the 24 MiB limit. Apply's night is bound by its row records, not by
 // these lookups.
-func (r *runner) indexRaw(ctx context.Context) {
-	if r.cmd != report.CommandPlan || !r.shortcut() || r.scan == nil {
+func (r *runner) startRawIndex(ctx context.Context) {
+	names := r.cfg.inputNames()
+	if r.cmd != report.CommandPlan || r.state == nil || r.scope == "" || r.cfg.Full ||
+		r.cfg.Refresh == RefreshAll || slices.Contains(names, "-") {
 		return
 	}
-	x, err := r.state.RawIndex(ctx, r.scope, r.scan.rows, rawIndexRatio*r.scan.rows+1024)
-	if err != nil {
-		// Only an economy, as in normalizeChunk.
-		r.log.Debug("raw-row index skipped", "err", err)
+	est := 0
+	for _, n := range names {
+		if rows, err := EstimateRows(n); err == nil {
+			est += rows
+		}
+	}
+	ch := make(chan *checkpoint.RawIndex, 1)
+	r.rawIndexC = ch
+	go func() {
+		x, err := r.state.RawIndex(ctx, r.scope, est, rawIndexRatio*est+1024)
+		if err != nil {
+			// Only an economy, as in normalizeChunk.
+			r.log.Debug("raw-row index skipped", "err", err)
+		}
+		ch <- x
+	}()
+}
+
+// indexRaw waits for the index startRawIndex began, and keeps it when the
+// shortcut applies.
+func (r *runner) indexRaw() {
+	if r.rawIndexC == nil {
 		return
 	}
-	if x != nil {
+	x := <-r.rawIndexC
+	r.rawIndexC = nil
+	if x != nil && r.src != nil && r.shortcut() {
 		r.log.Debug("raw-row digests indexed", "customers", x.Len())
+		r.rawIndex = x
 	}
-	r.rawIndex = x
+}
+
+// dropRawIndex waits for an index not taken (a run that stopped before its
+// main pass), so that the walk never outlives the state.
+func (r *runner) dropRawIndex() {
+	if r.rawIndexC != nil {
+		<-r.rawIndexC
+		r.rawIndexC = nil
+	}
 }
 
 // rawIndexRatio: reading a customer's record in key order costs a small

@@ -146,8 +146,10 @@ type runner struct {
 	// rawBase is the run's part of every raw-row digest (see rawBase).
 	rawBase [32]byte
 	// rawIndex holds the scope's raw digests when the shortcut reads most
-	// customers (indexRaw); nil: look each row up.
-	rawIndex *checkpoint.RawIndex
+	// customers (indexRaw); nil: look each row up. rawIndexC delivers it
+	// from startRawIndex.
+	rawIndex  *checkpoint.RawIndex
+	rawIndexC chan *checkpoint.RawIndex
 
 	seen                           atomic.Int64
 	rawHits                        atomic.Int64 // rows found unchanged from their raw digest
@@ -284,6 +286,8 @@ func Plan(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
+	r.startRawIndex(ctx)
+	defer r.dropRawIndex() // never left running past the state's Close
 	if err := r.openInput(); err != nil {
 		return nil, err
 	}

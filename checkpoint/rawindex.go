@@ -31,7 +31,39 @@ import (
 // has changed.
 type RawIndex struct {
 	keys []uint64 // sorted
+	// dir[i] is the index in keys of the first key whose top shift bits
+	// are i or more: keys are digests, spread evenly, so the top bits
+	// find a key's neighbourhood of about rawIndexPerSlot keys at once.
+	// A binary search of the whole slice (20 steps at a million, each a
+	// cache miss) was 9% of a plan's CPU.
+	dir   []uint32
+	shift uint
 }
+
+// rawIndexPerSlot is about how many keys share one slot of the directory:
+// the directory costs 4/rawIndexPerSlot bytes a customer.
+const rawIndexPerSlot = 16
+
+// newRawIndex builds the index of sorted keys.
+func newRawIndex(keys []uint64) *RawIndex {
+	bits := uint(0)
+	for len(keys)>>bits > rawIndexPerSlot {
+		bits++
+	}
+	x := &RawIndex{keys: keys, dir: make([]uint32, 1<<bits+1), shift: 64 - bits}
+	j := 0
+	for i := range x.dir {
+		for j < len(keys) && x.slot(keys[j]) < uint64(i) {
+			j++
+		}
+		x.dir[i] = uint32(j)
+	}
+	return x
+}
+
+// slot is the directory slot of key k (with one slot, shift is 64 and
+// every key's slot is 0).
+func (x *RawIndex) slot(k uint64) uint64 { return k >> x.shift }
 
 // Len is how many customers the index holds.
 func (x *RawIndex) Len() int { return len(x.keys) }
@@ -39,7 +71,9 @@ func (x *RawIndex) Len() int { return len(x.keys) }
 // Has reports whether raw (a full raw-row digest) is the raw digest of one
 // of the scope's applied records.
 func (x *RawIndex) Has(raw [32]byte) bool {
-	_, ok := slices.BinarySearch(x.keys, rawKey(raw))
+	k := rawKey(raw)
+	s := x.slot(k)
+	_, ok := slices.BinarySearch(x.keys[x.dir[s]:x.dir[s+1]], k)
 	return ok
 }
 
@@ -63,7 +97,7 @@ func (s *Store) RawIndex(ctx context.Context, scope string, hint, limit int) (*R
 	err := s.view(func(tx *bolt.Tx) error {
 		b := appliedBucket(tx, scope)
 		if b == nil {
-			x = &RawIndex{}
+			x = newRawIndex(nil)
 			return nil
 		}
 		keys := make([]uint64, 0, min(limit, hint+hint/16))
@@ -93,7 +127,7 @@ func (s *Store) RawIndex(ctx context.Context, scope string, hint, limit int) (*R
 		}
 		dropMapped(s.db.Info().Data, tx.Size())
 		slices.Sort(keys)
-		x = &RawIndex{keys: slices.Clip(keys)}
+		x = newRawIndex(slices.Clip(keys))
 		return nil
 	})
 	if err != nil {

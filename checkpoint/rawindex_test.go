@@ -2,7 +2,10 @@ package checkpoint
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -70,5 +73,37 @@ func TestRawIndex(t *testing.T) {
 	cancel()
 	if _, err := s.RawIndex(ctx, "s", 10, n); err == nil {
 		t.Errorf("RawIndex with a cancelled context = nil error; want the context's")
+	}
+}
+
+// TestRawIndexDirectory: the directory finds every key and no other, for
+// sizes around its slot boundaries and keys at both ends of the range.
+func TestRawIndexDirectory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 15, 16, 17, 33, 1000, 4097} {
+		set := map[uint64]bool{0: true, ^uint64(0): true}
+		for len(set) < n+2 {
+			set[rng.Uint64()] = true
+		}
+		keys := make([]uint64, 0, len(set))
+		for k := range set {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		x := newRawIndex(keys)
+		raw := func(k uint64) (r [32]byte) {
+			binary.BigEndian.PutUint64(r[:8], k)
+			return r
+		}
+		for _, k := range keys {
+			if !x.Has(raw(k)) {
+				t.Fatalf("n=%d: Has(%#x) = false; want true", n, k)
+			}
+		}
+		for range 1000 {
+			if k := rng.Uint64(); x.Has(raw(k)) != set[k] {
+				t.Fatalf("n=%d: Has(%#x) = %v; want %v", n, k, !set[k], set[k])
+			}
+		}
 	}
 }

@@ -80,7 +80,7 @@ func (r *runner) htmlPage(sum report.Summary, stopped bool, problems report.RowL
 // QuotaChart is the update requests (quotas) and read requests (reads)
 // sent with key fp on each UTC day from from to to (at most
 // report.MaxChartDays, the latest), with the update budget as the line.
-// The state prunes quota days after a week, so days before the oldest one
+// The state prunes quota days after 400 days, so days before the oldest one
 // it holds are marked as no longer kept rather than drawn as zero.
 func QuotaChart(fp string, quotas, reads []checkpoint.Quota, from, to time.Time, budget int) report.Chart {
 	used, read := map[string]int{}, map[string]int{}
@@ -100,7 +100,7 @@ func QuotaChart(fp string, quotas, reads []checkpoint.Quota, from, to time.Time,
 		}
 	}
 	c := report.Chart{Title: "key " + fp, Budget: budget,
-		Note: "Update and read requests sent with this key on each UTC day, by every run that used it (reads have a budget of their own); the state keeps about a week of daily figures."}
+		Note: "Update and read requests sent with this key on each UTC day, by every run that used it (reads have a budget of their own)."}
 	for _, d := range report.DayRange(from, to) {
 		_, ok := used[d]
 		c.Days = append(c.Days, report.Day{Day: d, Writes: used[d], Reads: read[d], NotKept: !ok && read[d] == 0 && (oldest == "" || d < oldest)})

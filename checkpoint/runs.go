@@ -111,9 +111,15 @@ func allRuns(tx *bolt.Tx) ([]Run, error) {
 	return runs, err
 }
 
-// quotaRetention is how many days of quota use and send instants PruneRuns
-// keeps before today.
-const quotaRetention = 7
+// quotaRetention is how many days of send instants PruneRuns keeps before
+// today (the pacer needs the last day's); quotaDayRetention is how many
+// days of quota use and read counts it keeps. Those are a few bytes a key
+// and day, and report.html and status --html chart them across a
+// migration's weeks, so they are kept over a year.
+const (
+	quotaRetention    = 7
+	quotaDayRetention = 400
+)
 
 // resumableRuns is how many unfinished runs (running or stopped) keep their
 // row records: the newest ones, which a nightly job resumes. An older
@@ -208,7 +214,7 @@ func (s *Store) pruneRuns(keep int) (doomed []string, err error) {
 		return nil, fmt.Errorf("checkpoint: prune runs: keep %d is negative", keep)
 	}
 	now := s.now().UTC()
-	cutoffDay := now.AddDate(0, 0, -quotaRetention).Format(dayLayout)
+	cutoffDay := now.AddDate(0, 0, -quotaDayRetention).Format(dayLayout)
 	cutoff := now.AddDate(0, 0, -quotaRetention).UnixNano()
 	err = s.update(func(tx *bolt.Tx) error {
 		runs, err := allRuns(tx)

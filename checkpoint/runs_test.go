@@ -124,8 +124,8 @@ func TestPruneRuns(t *testing.T) {
 			if err := s.RunLog("orphan").Outcome([]Row{row(1)}, nil); err != nil {
 				t.Fatal(err)
 			}
-			// Quota: a fingerprint used 8 days ago only, and one used
-			// over the last 9 days.
+			// Quota: a fingerprint used 8 days ago only, one used over
+			// the last 9 days, and one used over a year ago.
 			intent := func(fp string, daysAgo int) {
 				at := today.AddDate(0, 0, -daysAgo)
 				err := s.RunLog("q").Intent(Attempt{Rows: []Row{inflight(1, "k")}, Fingerprint: fp, Day: at.Format("2006-01-02"), Budget: -1, At: at})
@@ -134,6 +134,7 @@ func TestPruneRuns(t *testing.T) {
 				}
 			}
 			intent("old", 8)
+			intent("ancient", quotaDayRetention+1)
 			for d := 0; d <= 8; d++ {
 				intent("new", d)
 				// Read counts per day are kept as long as quota days.
@@ -177,7 +178,10 @@ func TestPruneRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantQuotas := []Quota{
+			// Quota days are kept over a year (the ancient one goes); the
+			// send instants a week after the key's last send.
+			wantReads := []Quota{
+				{Fingerprint: "new", Day: "2026-11-19", Used: 1},
 				{Fingerprint: "new", Day: "2026-11-20", Used: 1},
 				{Fingerprint: "new", Day: "2026-11-21", Used: 1},
 				{Fingerprint: "new", Day: "2026-11-22", Used: 1},
@@ -187,6 +191,8 @@ func TestPruneRuns(t *testing.T) {
 				{Fingerprint: "new", Day: "2026-11-26", Used: 1},
 				{Fingerprint: "new", Day: "2026-11-27", Used: 1},
 			}
+			wantQuotas := append([]Quota{}, wantReads...)
+			wantQuotas = append(wantQuotas, Quota{Fingerprint: "old", Day: "2026-11-19", Used: 1})
 			if diff := cmp.Diff(wantQuotas, quotas); diff != "" {
 				t.Errorf("Quotas() after PruneRuns mismatch (-want +got):\n%s", diff)
 			}
@@ -194,7 +200,7 @@ func TestPruneRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(wantQuotas, reads); diff != "" {
+			if diff := cmp.Diff(wantReads, reads); diff != "" {
 				t.Errorf("Reads() after PruneRuns mismatch (-want +got):\n%s", diff)
 			}
 			if got, _ := s.RecentSends("old"); len(got) != 0 {

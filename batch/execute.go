@@ -324,6 +324,7 @@ func (r *runner) finish(reason stopReason, fatalErr error) (*Result, error) {
 		r.run.TotalRows = total
 		r.run.Outcomes = counts
 		r.run.Requests, r.run.Retries, r.run.RateLimited = totals.Requests, totals.Retries, totals.RateLimited
+		r.run.Reads = totals.Reads
 		r.run.ExitCode = sum.ExitCode
 		r.run.Status = "finished"
 		if reason != stopNone {

@@ -553,3 +553,32 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRunTotalsCountReads: a run the daily budget cut off, resumed the next
+// day, reports each invocation's reads as its own and their sum in
+// run_totals, as the server counted them.
+func TestRunTotalsCountReads(t *testing.T) {
+	e := newLiveEnv(t, seedCustomers(6))
+	cfg := e.config(e.file("in.csv", exportCSV(6, func(i int) string { return fmt.Sprintf("new-%03d@example.com", i) })))
+	cfg.Refresh = batch.RefreshAuto
+	cfg.DailyBudget = 3
+	first, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Summary.Outcomes["pending"] == 0 || first.Summary.Reads == 0 {
+		t.Fatalf("first invocation: %v, %d reads; want rows pending after some reads", first.Summary.Outcomes, first.Summary.Reads)
+	}
+	e.clock.Advance(24 * time.Hour) // the next UTC day: a new budget
+	second, err := batch.Apply(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := second.Summary.RunTotals
+	if tot == nil {
+		t.Fatal("second invocation has no run_totals; want the resumed run's")
+	}
+	if srv := statsOf(e.server()).reads; tot.Reads != first.Summary.Reads+second.Summary.Reads || tot.Reads != srv {
+		t.Errorf("run_totals.reads = %d; want %d + %d, and the server's %d", tot.Reads, first.Summary.Reads, second.Summary.Reads, srv)
+	}
+}

@@ -45,7 +45,8 @@ func (r *runner) invocationOutcomes(counts map[string]int) map[string]int {
 // survive it: each request's intent is durable before it leaves, so the
 // requests and retries of the run are at least the rows' attempts (one
 // request's count per update, however many rows it merged). Only
-// rate_limited, which no row records, can miss a killed invocation's 429s.
+// rate_limited and reads, which no row records, can miss a killed
+// invocation's.
 func (r *runner) runTotals(counts map[string]int, att attempts) report.Totals {
 	t := report.Totals{
 		StartedAt:   r.run.StartedAt,
@@ -53,11 +54,13 @@ func (r *runner) runTotals(counts map[string]int, att attempts) report.Totals {
 		Requests:    int(r.requests.Load()),
 		Retries:     int(r.retries.Load()),
 		RateLimited: int(r.rateLimited.Load()),
+		Reads:       r.readCount(),
 	}
 	if r.cmd == report.CommandApply {
 		t.Requests += r.run.Requests
 		t.Retries += r.run.Retries
 		t.RateLimited += r.run.RateLimited
+		t.Reads += r.run.Reads
 		t.Requests = max(t.Requests, att.requests)
 		t.Retries = max(t.Retries, att.retries)
 	}

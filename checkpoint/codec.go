@@ -378,6 +378,7 @@ func encodeRun(r *Run) []byte {
 	e.varint(int64(r.Retries))
 	e.varint(int64(r.RateLimited))
 	e.varint(int64(r.ExitCode))
+	e.varint(int64(r.Reads)) // absent from records written before reads were counted
 	return e.b
 }
 
@@ -411,6 +412,9 @@ func decodeRun(v []byte) (Run, error) {
 	r.Retries = d.int()
 	r.RateLimited = d.int()
 	r.ExitCode = d.int()
+	if d.err == nil && len(d.b) > 0 {
+		r.Reads = d.int()
+	}
 	return r, d.end()
 }
 

@@ -28,6 +28,8 @@ type Run struct {
 	Outcomes  map[string]int // outcome → rows; never nil when read back
 
 	Requests, Retries, RateLimited, ExitCode int
+	// Reads is the run's read requests (GET), over all its invocations.
+	Reads int
 }
 
 // GetRun returns the run with id, and whether there is one.

@@ -92,6 +92,7 @@ type Totals struct {
 	Requests    int            `json:"requests"`
 	Retries     int            `json:"retries"`
 	RateLimited int            `json:"rate_limited"`
+	Reads       int            `json:"reads"`
 }
 
 // Backlog is what waits for the daily budget: changed rows that a run
@@ -117,6 +118,7 @@ type totalsJSON struct {
 	Requests    int           `json:"requests"`
 	Retries     int           `json:"retries"`
 	RateLimited int           `json:"rate_limited"`
+	Reads       int           `json:"reads"`
 }
 
 type backlogJSON struct {
@@ -222,7 +224,7 @@ func marshalSummary(s Summary) ([]byte, error) {
 		out.RunTotals = &totalsJSON{
 			StartedAt: t.StartedAt.UTC().Format(time.RFC3339),
 			Outcomes:  outcomeCounts{keys: outcomeKeys(keys[:len(keys)-len(extra)], t.Outcomes), counts: t.Outcomes},
-			Requests:  t.Requests, Retries: t.Retries, RateLimited: t.RateLimited,
+			Requests:  t.Requests, Retries: t.Retries, RateLimited: t.RateLimited, Reads: t.Reads,
 		}
 	}
 	if b := s.Backlog; b != nil {

@@ -24,8 +24,8 @@ func TestSummaryRunTotalsAndBacklog(t *testing.T) {
 		{name: "first invocation, nothing waiting"},
 		{
 			name:       "resumed",
-			totals:     &Totals{StartedAt: started, Outcomes: map[string]int{"updated": 9, "pending": 1, "zeta": 2}, Requests: 11, Retries: 1, RateLimited: 3},
-			wantTotals: `{"started_at":"2026-11-27T02:00:00Z","outcomes":{"updated":9,"unchanged":0,"invalid":0,"rejected":0,"failed":0,"pending":1,"zeta":2},"requests":11,"retries":1,"rate_limited":3}`,
+			totals:     &Totals{StartedAt: started, Outcomes: map[string]int{"updated": 9, "pending": 1, "zeta": 2}, Requests: 11, Retries: 1, RateLimited: 3, Reads: 4},
+			wantTotals: `{"started_at":"2026-11-27T02:00:00Z","outcomes":{"updated":9,"unchanged":0,"invalid":0,"rejected":0,"failed":0,"pending":1,"zeta":2},"requests":11,"retries":1,"rate_limited":3,"reads":4}`,
 		},
 		{
 			name:        "backlog",

@@ -390,8 +390,8 @@ func printSummary(w io.Writer, res *batch.Result) {
 		fmt.Fprintf(w, "reads %d (apart from the update budget): %d rows found unchanged by reading\n", s.Reads, res.UnchangedByRead)
 	}
 	if t := s.RunTotals; t != nil {
-		fmt.Fprintf(w, "the run so far (resumed; started %s): requests %d (retries %d, rate-limited %d); %s\n",
-			t.StartedAt.UTC().Format(time.RFC3339), t.Requests, t.Retries, t.RateLimited, outcomeList(t.Outcomes, outcomes))
+		fmt.Fprintf(w, "the run so far (resumed; started %s): requests %d (retries %d, rate-limited %d), reads %d; %s\n",
+			t.StartedAt.UTC().Format(time.RFC3339), t.Requests, t.Retries, t.RateLimited, t.Reads, outcomeList(t.Outcomes, outcomes))
 	}
 	if b := s.Backlog; b != nil {
 		fmt.Fprintf(w, "%s\n", backlogLine(*b, s.FinishedAt))

@@ -7,13 +7,14 @@ import bolt "go.etcd.io/bbolt"
 // customers reads a RawIndex in one walk instead; RawDigests sorts each
 // batch, but a batch is a few thousand ids of a file), which is random in
 // key order (ids are often UUIDs): each lookup may touch another 4 KiB page,
-// and the kernel maps neighbouring pages with it (fault-around), so this
-// keeps the file's resident pages to about 14 MB (measured). Dropping more
-// rarely is faster (a lookup after a drop is a page fault again: 5 s of
-// system time over a million lookups at 256, under 2 s at 4096) but lets
-// resident memory grow toward the file's size (166 MB at 4096, 1M
-// customers); see BENCHMARKS.md "Nightly".
-const dropEvery = 256
+// and the kernel maps neighbouring pages with it (fault-around), so the
+// resident pages grow by up to 64 KiB a lookup between drops. Measured at a
+// million customers (BENCHMARKS.md "Nightly"): at 256 a night peaked at
+// 59–67 MiB, with up to 23 MB of mapped state in the main pass; at 128,
+// 48–52 MiB, for about 1–2 s more system time. Dropping more rarely is
+// faster but lets resident memory grow toward the file's size (166 MB at
+// 4096).
+const dropEvery = 128
 
 // touched counts n records read and, every dropEvery, drops the file's
 // pages from the process's mapping.

@@ -73,8 +73,12 @@ func rawDigest(base [32]byte, rec *input.Record, buf []byte) ([32]byte, []byte) 
 // Not on stdin: rows of one id are not merged there, so a later row of an
 // id could be judged from its raw digest before an earlier one's update
 // has changed what was applied.
-func (r *runner) shortcut() bool {
-	return r.state != nil && r.scope != "" && !r.cfg.Full && r.src.stdin == nil &&
+func (r *runner) shortcut() bool { return r.shortcutFor(r.src.stdin != nil) }
+
+// shortcutFor is shortcut for an input that is (or is not) stdin, for use
+// before the input is open.
+func (r *runner) shortcutFor(stdin bool) bool {
+	return r.state != nil && r.scope != "" && !r.cfg.Full && !stdin &&
 		r.cmd != report.CommandVerify && r.cfg.Refresh != RefreshAll
 }
 
@@ -96,8 +100,7 @@ func (r *runner) shortcut() bool {
 // these lookups.
 func (r *runner) startRawIndex(ctx context.Context) {
 	names := r.cfg.inputNames()
-	if r.cmd != report.CommandPlan || r.state == nil || r.scope == "" || r.cfg.Full ||
-		r.cfg.Refresh == RefreshAll || slices.Contains(names, "-") {
+	if r.cmd != report.CommandPlan || !r.shortcutFor(slices.Contains(names, "-")) {
 		return
 	}
 	est := 0
@@ -118,15 +121,14 @@ func (r *runner) startRawIndex(ctx context.Context) {
 	}()
 }
 
-// indexRaw waits for the index startRawIndex began, and keeps it when the
-// shortcut applies.
+// indexRaw waits for the index startRawIndex began (nil when it gave up).
 func (r *runner) indexRaw() {
 	if r.rawIndexC == nil {
 		return
 	}
 	x := <-r.rawIndexC
 	r.rawIndexC = nil
-	if x != nil && r.src != nil && r.shortcut() {
+	if x != nil {
 		r.log.Debug("raw-row digests indexed", "customers", x.Len())
 		r.rawIndex = x
 	}
@@ -166,12 +168,14 @@ func (r *runner) normalizeChunk(c *chunk) {
 		// in flight from an earlier invocation (that one keeps its key).
 		if fast && it.rec.Err == nil && it.prev == nil {
 			if gid := groupID(it.rec); gid != "" && r.scan.occurrences(gid) < 2 {
-				ids = append(ids, gid)
 				idx = append(idx, i)
+				if r.rawIndex == nil {
+					ids = append(ids, gid) // to be looked up
+				}
 			}
 		}
 	}
-	if len(ids) > 0 && r.rawIndex != nil {
+	if r.rawIndex != nil {
 		for _, i := range idx {
 			if it := &c.items[i]; r.rawIndex.Has(it.raw) {
 				it.unchanged = true

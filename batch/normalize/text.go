@@ -152,8 +152,9 @@ func checkEmail(s string) (string, []Warning, string) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
+	lower := strings.ToLower(domain)
 	out := s
-	if lower := strings.ToLower(domain); lower != domain {
+	if lower != domain {
 		out = local + "@" + lower
 	}
 	var warns []Warning
@@ -168,7 +169,7 @@ func checkEmail(s string) (string, []Warning, string) {
 		warn(fmt.Sprintf("part before \"@\" longer than the %d characters it may have (RFC 5321)", maxLocalLen),
 			fmt.Sprintf("%d characters, %s", len(local), quote(s)))
 	}
-	if reason := checkHost(strings.ToLower(domain)); reason != "" {
+	if reason := checkHost(lower); reason != "" {
 		warn("domain "+reason+" (not a host name mail can reach)", quote(s))
 	}
 	return out, warns, ""

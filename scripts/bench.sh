@@ -56,6 +56,8 @@ done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --runs wants a positive number" >&2; exit 2; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=sandbox-url.sh
+source "$root/scripts/sandbox-url.sh"
 
 if ! /usr/bin/time --version 2>&1 | grep -q GNU; then
 	if [[ $install_time == 1 ]]; then
@@ -81,13 +83,7 @@ start_sandbox() {
 	"$bin/juicebatch" sandbox --listen 127.0.0.1:0 --keys "$key" --create-unknown \
 		--per-minute "$1" --per-day "$1" --seed 1 >"$work/sandbox.out" 2>"$slog" &
 	sandbox_pid=$!
-	url=""
-	for _ in $(seq 100); do
-		url="$(sed -n 's/^sandbox listening on //p' "$work/sandbox.out")"
-		[[ -n "$url" ]] && break
-		sleep 0.1
-	done
-	[[ -n "$url" ]] || { echo "bench.sh: the sandbox did not start" >&2; cat "$slog" >&2; exit 1; }
+	url="$(sandbox_url "$work/sandbox.out" "$slog" bench.sh)"
 }
 cleanup() {
 	if [[ -n "$sandbox_pid" ]]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi

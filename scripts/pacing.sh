@@ -40,6 +40,8 @@ case "$other" in "" | share | burst) ;; *) echo "pacing.sh: --other wants share 
 command -v curl >/dev/null || { echo "pacing.sh: curl is needed" >&2; exit 1; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=sandbox-url.sh
+source "$root/scripts/sandbox-url.sh"
 if [[ -n "$keep" ]]; then
 	mkdir -p "$keep"
 	work="$(cd "$keep" && pwd)"
@@ -67,13 +69,7 @@ key="test_pacing_check_key"
 "$work/juicebatch" sandbox --listen 127.0.0.1:0 --keys "$key" --create-unknown --seed 1 \
 	>"$work/sandbox.out" 2>"$work/sandbox.log" &
 sandbox_pid=$!
-url=""
-for _ in $(seq 100); do
-	url="$(sed -n 's/^sandbox listening on //p' "$work/sandbox.out")"
-	[[ -n "$url" ]] && break
-	sleep 0.1
-done
-[[ -n "$url" ]] || { echo "pacing.sh: the sandbox did not start" >&2; cat "$work/sandbox.log" >&2; exit 1; }
+url="$(sandbox_url "$work/sandbox.out" "$work/sandbox.log" pacing.sh)"
 
 echo "pacing: $rows rows at the default --rate 10/min against $url (sandbox defaults: 10 per sliding minute)"
 if [[ -z "$other" ]]; then

@@ -374,7 +374,7 @@ func (r *runner) reportLines(sk *input.FilesSkimmer, out chan<- []reportLine) er
 		}
 		switch l.res.Outcome {
 		case outInvalid, outRejected, outFailed:
-			l.raw = rec.Raw
+			l.raw = sk.Raw()
 		}
 		if batch = append(batch, l); len(batch) == cap(batch) {
 			out <- batch
@@ -407,9 +407,14 @@ func (r *runner) writeLine(w *report.Writer, format report.Format, l reportLine)
 }
 
 // applyResult is an apply row's line in results.csv, from its record in the
-// state. A row without one was not reached: pending.
+// state, or, for a row found unchanged that left none, from memory. A row
+// with neither was not reached: pending.
 func (r *runner) applyResult(rec *input.Skim, stored *checkpoint.RowReader) (report.Result, error) {
 	res := report.Result{Row: rec.Num, ID: rec.ID, Outcome: outPending, File: rec.File, Line: rec.Line}
+	if r.wasQuiet(rec.Num) {
+		res.Outcome = outUnchanged // decided here, with nothing else to say: not recorded
+		return res, nil
+	}
 	row, ok, err := stored.Seek(rec.Num)
 	if err != nil {
 		return res, &StateError{Err: err}

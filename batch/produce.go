@@ -82,7 +82,7 @@ type task struct {
 func (r *runner) produce(ctx context.Context, emit func(*task) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rd, closer, err := r.src.reader()
+	rd, closer, err := r.src.reader(r.deferDecode())
 	if err != nil {
 		return err
 	}
@@ -120,6 +120,15 @@ func (r *runner) produce(ctx context.Context, emit func(*task) bool) error {
 		err = rerr
 	}
 	return err
+}
+
+// deferDecode reports whether the main pass leaves decoding CSV records to
+// the normalizing goroutines (input.Options.Deferred), so that the one
+// goroutine that must read the file in order only splits it into records:
+// not on stdin, where each record's content digest is taken as it is
+// read, nor in a pass that picks rows by id as it reads them (backlog.go).
+func (r *runner) deferDecode() bool {
+	return r.src.stdin == nil && (r.pass == passAll || r.pass == passBacklog)
 }
 
 // chunkSize is how many records travel together between the stages: large
@@ -216,6 +225,12 @@ func (r *runner) readChunks(ctx context.Context, rd input.Reader, size int, orde
 			if err != nil {
 				c.err = &StateError{Err: err}
 				break
+			}
+			if have {
+				r.hadRecord(rec.Num)
+			}
+			if r.pass == passBacklog && r.wasQuiet(rec.Num) {
+				it.carry = true // found unchanged by the main pass, without a record
 			}
 			// On stdin the run's identity covers only the first bytes: a row
 			// that differs from the one recorded at its position is new.

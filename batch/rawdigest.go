@@ -83,24 +83,28 @@ func (r *runner) shortcutFor(stdin bool) bool {
 }
 
 // startRawIndex starts reading the scope's raw digests into memory for
-// plan, beside the first pass over the input (the two read different
-// files; on two cores they overlap): one walk of the state in key order
-// instead of a random lookup a row (see checkpoint.RawIndex). The walk
-// stops, and rows are looked up one by one, when the state holds more than
-// rawIndexRatio customers for each row the input is estimated to have: a
-// small file against a large state. indexRaw takes the result.
+// plan and apply, beside the first pass over the input (the two read
+// different files; on two cores they overlap): one walk of the state in
+// key order instead of a random lookup a row (see checkpoint.RawIndex).
+// The walk stops, and rows are looked up one by one, when the state holds
+// more than rawIndexRatio customers for each row the input is estimated to
+// have: a small file against a large state. indexRaw takes the result.
 //
-// Not for apply: its heap is held to a quarter of a 64 MiB pod (see
-// cmd/juicebatch's memlimit.go) beside the state's mapped pages, and an
-// index of 8 bytes a customer lives for the whole run. Measured at a
-// million customers, 1% changed (BENCHMARKS.md "Nightly"): plan of an
-// equivalent export 8.9 s → 3.9 s with the index, 79 → 59 MB; apply's
-// night 25–29 s → 37 s and 64 → 71 MB, the collector running without end
-// under the 24 MiB limit. Apply's night is bound by its row records, not by
-// these lookups.
+// The index is a snapshot of the state when the run starts. That is safe
+// for apply, which changes applied records as it goes: a run decides each
+// customer once (its rows merged), before any request of the run changes
+// that customer's record, and a pass that comes back to a customer (the
+// backlog pass) carries the rows already decided. So a customer's entry
+// goes out of date only once no row of the run is left to ask about it.
+//
+// Apply's heap limit grows by the index's 8 bytes a row (cmd/juicebatch's
+// memlimit.go). Measured at a million customers (BENCHMARKS.md
+// "Nightly"): an equivalent export, apply 9.0 s with per-chunk lookups
+// (7 s of it system time: page faults of the mapped state) → 3.8 s with
+// the index, 44 → 42 MB.
 func (r *runner) startRawIndex(ctx context.Context) {
 	names := r.cfg.inputNames()
-	if r.cmd != report.CommandPlan || !r.shortcutFor(slices.Contains(names, "-")) {
+	if (r.cmd != report.CommandPlan && r.cmd != report.CommandApply) || !r.shortcutFor(slices.Contains(names, "-")) {
 		return
 	}
 	est := 0
@@ -148,10 +152,15 @@ func (r *runner) dropRawIndex() {
 // holds up to a few customers for each row to decide.
 const rawIndexRatio = 4
 
-// normalizeChunk is produce's middle stage for one chunk: each row not
-// carried over is either found unchanged from its raw digest (one lookup
-// for the chunk, no normalizing) or normalized.
+// normalizeChunk is produce's middle stage for one chunk: its records are
+// decoded, and each row not carried over is either found unchanged from
+// its raw digest (one lookup for the chunk, no normalizing) or normalized.
 func (r *runner) normalizeChunk(c *chunk) {
+	recs := make([]*input.Record, len(c.items))
+	for i := range c.items {
+		recs[i] = c.items[i].rec
+	}
+	input.Decode(recs) // what the reader left (deferDecode)
 	var (
 		ids  []string
 		idx  []int
@@ -224,10 +233,20 @@ func (r *runner) finishUnchanged(t *task, applied checkpoint.Applied) error {
 		return r.finishRows(outUnchanged, 0, "", t.rows...)
 	}
 	row := t.rows[0]
+	u := checkpoint.RawUpdate{Scope: r.scope, CustomerID: t.id, Raw: t.raw}
+	if r.keepQuiet(outUnchanged, row) {
+		if err := r.rl.PutRaw(u); err != nil {
+			return fmt.Errorf("record the raw digest of row %d: %w", row.Num, err)
+		}
+		r.mu.Lock()
+		r.outcomes[outUnchanged]++
+		r.mu.Unlock()
+		return nil
+	}
 	row.Status = checkpoint.StatusDone
 	row.Outcome = outUnchanged
 	row.UpdatedAt = r.clock.Now()
-	if err := r.rl.PutUnchanged(row, checkpoint.RawUpdate{Scope: r.scope, CustomerID: t.id, Raw: t.raw}); err != nil {
+	if err := r.rl.PutUnchanged(row, u); err != nil {
 		return fmt.Errorf("record row %d: %w", row.Num, err)
 	}
 	r.mu.Lock()

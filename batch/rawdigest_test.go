@@ -132,9 +132,9 @@ func TestFinishedRunKeepsNoRows(t *testing.T) {
 	checkRows("after the second run")
 }
 
-// TestRawRowShortcutIndexOrLookups: plan over most customers reads their
-// raw digests in one walk (the index); apply, and plan of a small file
-// against a larger state, look rows up one by one. All find the same rows
+// TestRawRowShortcutIndexOrLookups: plan or apply over most customers
+// reads their raw digests in one walk (the index); either, for a small
+// file against a larger state, looks rows up one by one. All find the same rows
 // unchanged, and none takes a changed row for an unchanged one.
 func TestRawRowShortcutIndexOrLookups(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
@@ -175,7 +175,7 @@ func TestRawRowShortcutIndexOrLookups(t *testing.T) {
 	}{
 		{"plan, every customer", batch.Plan, h.file("night2.csv", night2.String()), true, n, n},
 		{"plan, 3 rows", batch.Plan, small, false, 2, 2},
-		{"apply, every customer", batch.Apply, h.file("night2b.csv", night2.String()), false, n, n},
+		{"apply, every customer", batch.Apply, h.file("night2b.csv", night2.String()), true, n, n},
 		{"apply, 3 rows", batch.Apply, small, false, 2, 2},
 	} {
 		cfg.Input = tc.input
@@ -190,5 +190,86 @@ func TestRawRowShortcutIndexOrLookups(t *testing.T) {
 	}
 	if got, want := outcomes(h.results(cfg)), []string{"unchanged", "updated", "unchanged"}; !slices.Equal(got, want) {
 		t.Errorf("apply of 3 rows: outcomes %v; want %v", got, want)
+	}
+}
+
+// TestUnchangedRowsLeaveNoRecords: apply records a row decided without a
+// request only when the record says something: an invalid row's reason,
+// a warning. A row found unchanged with nothing else to say (from its raw
+// digest or the long way) leaves no record, even in a run that stops and
+// is resumed: the report still lists it unchanged, and the resumed
+// invocation decides it again without a request. So a night of a million
+// unchanged rows writes, reads back and deletes none.
+func TestUnchangedRowsLeaveNoRecords(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cfg := h.config(h.file("night1.csv", "id,email,last_name\n"+
+		"q-1,a@example.com,Ames\nq-2,b@example.com,Bell\nq-3,c@example.com,\"Cole, Jr.\"\n"+
+		"q-5,e@example.com,Eden\nq-6,f@example.com,Fox\n"))
+	cfg.Concurrency = 1 // the budget's last request goes to the first change, q-2
+	if res, err := batch.Apply(context.Background(), cfg); err != nil || res.Summary.Requests != 5 {
+		t.Fatalf("night 1: %v, %+v; want 5 requests", err, res)
+	}
+	// Night 2, a new file: q-1 as before (the raw-digest shortcut); q-2
+	// changed; q-3 and q-5 equivalent but byte-different (a space to trim:
+	// unchanged the long way), q-3 with its warning; an invalid row; q-6
+	// changed. One request is left of today's budget: the run stops.
+	cfg.Input = h.file("night2.csv", "id,email,last_name\n"+
+		"q-1,a@example.com,Ames\nq-2,new@example.com,Bell\nq-3,c@example.com,\" Cole, Jr.\"\n"+
+		"q-4,not-an-email,Dunn\nq-5, e@example.com,Eden\nq-6,f@example.com,Foxe\n")
+	cfg.DailyBudget = 6
+	res, err := batch.Apply(context.Background(), cfg)
+	if err != nil || res.Summary.ExitCode != batch.ExitStopped {
+		t.Fatalf("night 2: %v, exit %d; want a budget stop", err, res.Summary.ExitCode)
+	}
+	want := []string{"unchanged", "updated", "unchanged", "invalid", "unchanged", "pending"}
+	if got := outcomes(h.results(cfg)); !slices.Equal(got, want) {
+		t.Fatalf("night 2 outcomes %v; want %v", got, want)
+	}
+	if got := h.results(cfg)[2][7]; !strings.Contains(got, "punctuation") {
+		t.Errorf("night 2, q-3's warnings %q; want its punctuation warning", got)
+	}
+	// The stopped run keeps its rows for the resume: the updated row, the
+	// invalid row and the warned one; not the quiet unchanged rows.
+	s, err := checkpoint.Open(cfg.StatePath, checkpoint.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded []string
+	err = s.Rows(res.Summary.RunID, func(r checkpoint.Row) error {
+		recorded = append(recorded, fmt.Sprintf("%d %s", r.Num, r.Outcome))
+		return nil
+	})
+	s.Close()
+	if want := []string{"2 updated", "3 unchanged", "4 invalid"}; err != nil || !slices.Equal(recorded, want) {
+		t.Errorf("night 2's row records %v (%v); want %v", recorded, err, want)
+	}
+
+	// The resume, with budget: only q-6 is sent; every row is reported as
+	// before, the quiet ones decided again.
+	cfg.DailyBudget = 100
+	res, err = batch.Apply(context.Background(), cfg)
+	if err != nil || !res.Resumed || res.Summary.Requests != 1 {
+		t.Fatalf("resume: %v, resumed %v, %d requests; want a resume sending 1", err, res.Resumed, res.Summary.Requests)
+	}
+	want[5] = "updated"
+	if got := outcomes(h.results(cfg)); !slices.Equal(got, want) {
+		t.Errorf("resume outcomes %v; want %v", got, want)
+	}
+	if tot := res.Summary.RunTotals; tot == nil || tot.Requests != 2 || tot.Outcomes["unchanged"] != 3 || tot.Outcomes["updated"] != 2 || tot.Outcomes["invalid"] != 1 {
+		t.Errorf("run totals %+v; want 2 requests: 3 unchanged, 2 updated, 1 invalid", tot)
+	}
+	if n := len(h.seen()); n != 7 {
+		t.Errorf("the server saw %d requests over the nights; want 7", n)
+	}
+	// q-5's equivalent row was recorded by raw digest though it left no
+	// row record: a new run of night 2's file finds it from the digest.
+	cfg.NewRun = true
+	if _, err := batch.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	// Night 1 none; night 2 q-1; its resume q-1 and q-5 (q-3, recorded as
+	// unchanged, was carried); the new run q-1, q-2, q-3, q-5, q-6.
+	if got, want := rawHits(t, h.logs.String()), []int{0, 1, 2, 5}; !slices.Equal(got, want) {
+		t.Errorf("rows found unchanged from their raw digest, run by run: %v; want %v", got, want)
 	}
 }

@@ -169,12 +169,16 @@ type runner struct {
 	// carried counts, by outcome, the rows an earlier invocation of the
 	// run had finished.
 	carried map[string]int
-	// carriedSet marks those rows by number (bit n-1 for row n), so that
-	// the report pass counts only this invocation's rows in the summary's
-	// reasons and warnings: an eighth of a byte a row.
-	carriedSet []uint64
-	planReqs   int
-	samples    []Sample
+	// carriedSet marks those rows, so that the report pass counts only
+	// this invocation's rows in the summary's reasons and warnings.
+	carriedSet rowSet
+	// quiet marks the rows apply found unchanged, with nothing to report
+	// but that, and did not record (see finishRows); recordedBefore, in
+	// a resumed invocation, the rows that have a record from an earlier
+	// one, which a later decision must overwrite.
+	quiet, recordedBefore rowSet
+	planReqs              int
+	samples               []Sample
 	// differences and diffTotal are verify's differing rows for
 	// report.html (the first report.MaxListedRows of them) and their count.
 	differences []report.Change
@@ -229,6 +233,8 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 	defer store.Close()
 	r.store, r.state, r.salt = store, store, store.Salt()
 
+	r.startRawIndex(ctx)
+	defer r.dropRawIndex() // never left running past the state's Close
 	if err := r.openInput(); err != nil {
 		return nil, err
 	}
@@ -491,12 +497,7 @@ func (r *runner) stopped() (stopReason, error) {
 func (r *runner) carry(num int, outcome string) {
 	r.mu.Lock()
 	r.carried[outcome]++
-	if w := (num - 1) / 64; num > 0 {
-		if w >= len(r.carriedSet) {
-			r.carriedSet = append(r.carriedSet, make([]uint64, w+1-len(r.carriedSet))...)
-		}
-		r.carriedSet[w] |= 1 << ((num - 1) % 64)
-	}
+	r.carriedSet.add(num)
 	r.mu.Unlock()
 }
 
@@ -505,13 +506,49 @@ func (r *runner) carry(num int, outcome string) {
 func (r *runner) wasCarried(num int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	w := (num - 1) / 64
-	return num > 0 && w < len(r.carriedSet) && r.carriedSet[w]&(1<<((num-1)%64)) != 0
+	return r.carriedSet.has(num)
+}
+
+// wasQuiet reports whether row num was found unchanged by this invocation
+// and, having nothing else to report, not recorded (see finishRows).
+func (r *runner) wasQuiet(num int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.quiet.has(num)
+}
+
+// hadRecord notes that row num has a record from an earlier invocation
+// of the run.
+func (r *runner) hadRecord(num int) {
+	r.mu.Lock()
+	r.recordedBefore.add(num)
+	r.mu.Unlock()
+}
+
+// keepQuiet reports whether apply may leave row out of the state: it was
+// found unchanged, it has nothing else for the report (no warnings, the
+// id as read), and no earlier invocation recorded it (that record would
+// stand). Such a row costs no write, no read-back and no deletion; if the
+// run is interrupted, its next invocation decides the row again, from the
+// same applied record, which takes a raw-digest lookup. Invalid rows and
+// rows with warnings keep their records: their texts are the report.
+func (r *runner) keepQuiet(outcome string, row checkpoint.Row) bool {
+	if outcome != outUnchanged || row.Warnings != "" || row.Error != "" || row.Num < 1 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.recordedBefore.has(row.Num) {
+		return false
+	}
+	r.quiet.add(row.Num)
+	return true
 }
 
 // finishRows records rows decided without a request (invalid, unchanged,
 // would_update): buffered, since recomputing them after a crash costs
-// nothing.
+// nothing. An unchanged row with nothing else to say is not recorded at
+// all, only marked in memory for the report pass (keepQuiet).
 func (r *runner) finishRows(outcome string, status int, errText string, rows ...checkpoint.Row) error {
 	now := r.clock.Now()
 	for _, row := range rows {
@@ -519,6 +556,9 @@ func (r *runner) finishRows(outcome string, status int, errText string, rows ...
 			if err := r.plan.put(row.Num, outcome, nil, errText, row.Warnings); err != nil {
 				return err
 			}
+			continue
+		}
+		if row.Error = errText; r.keepQuiet(outcome, row) {
 			continue
 		}
 		row.Status = checkpoint.StatusDone

@@ -355,13 +355,16 @@ func groupID(rec *input.Record) string {
 }
 
 // reader opens the main pass: the files again, or stdin (copied to the
-// spool as it is read).
-func (s *source) reader() (input.Reader, io.Closer, error) {
+// spool as it is read). deferred asks for CSV records whose values are
+// decoded later, by input.Decode (see input.Options.Deferred).
+func (s *source) reader(deferred bool) (input.Reader, io.Closer, error) {
 	files := s.files()
 	if s.stdin != nil {
 		files.Open = func(int) (io.ReadCloser, error) { return io.NopCloser(s.stdin), nil }
 	}
-	rd, err := input.OpenFiles(files, s.format, s.opts)
+	opts := s.opts
+	opts.Deferred = deferred
+	rd, err := input.OpenFiles(files, s.format, opts)
 	if err != nil {
 		return nil, nil, &InputError{Err: err}
 	}

@@ -94,7 +94,8 @@ func TestRecordSizes(t *testing.T) {
 }
 
 // TestRawDigests: the raw digest is set by Outcome, replaced (or cleared)
-// by the next, and set by PutUnchanged only on an existing record.
+// by the next, and set by PutUnchanged (or PutRaw, which writes no row)
+// only on an existing record.
 func TestRawDigests(t *testing.T) {
 	s, _ := openTest(t, Options{})
 	l := s.RunLog("r")
@@ -125,6 +126,19 @@ func TestRawDigests(t *testing.T) {
 	mustFlush(t, l)
 	if got, want := read(), [][32]byte{truncate(raw, RawDigestSize), other, {}, {}}; !cmp.Equal(got, want) {
 		t.Errorf("RawDigests after PutUnchanged = %x; want %x", got, want)
+	}
+	// PutRaw sets the digest alone: no row record.
+	third := [32]byte{7, 8, 9}
+	if err := l.PutRaw(RawUpdate{Scope: "s", CustomerID: "b", Raw: third}); err != nil {
+		t.Fatal(err)
+	}
+	mustFlush(t, l)
+	if got, want := read(), [][32]byte{truncate(raw, RawDigestSize), third, {}, {}}; !cmp.Equal(got, want) {
+		t.Errorf("RawDigests after PutRaw = %x; want %x", got, want)
+	}
+	var nums []int
+	if err := s.Rows("r", func(r Row) error { nums = append(nums, r.Num); return nil }); err != nil || !slices.Equal(nums, []int{1}) {
+		t.Errorf("rows after PutRaw = %v, %v; want only PutUnchanged's row 1", nums, err)
 	}
 	if err := l.Outcome(nil, &AppliedUpdate{Scope: "s", CustomerID: "a", Fields: map[string][32]byte{"phone_number": {1}}, At: day0}); err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ func (l *RunLog) Put(r Row) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, r)
-	if len(l.buf) < flushRows {
+	if len(l.buf)+len(l.raws) < flushRows {
 		return nil
 	}
 	if err := l.commitLocked(nil); err != nil {
@@ -121,10 +121,28 @@ func (l *RunLog) PutUnchanged(r Row, u RawUpdate) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, r)
+	return l.addRawLocked(u)
+}
+
+// PutRaw buffers u alone, for a row found unchanged the long way that
+// leaves no record of its own (the caller reports it from memory): like
+// PutUnchanged without the row.
+func (l *RunLog) PutRaw(u RawUpdate) error {
+	if l.runID == "" {
+		return l.checkRows("put raw digest", nil)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.addRawLocked(u)
+}
+
+// addRawLocked buffers u (when it names a customer and a digest) and
+// writes the buffer once it holds flushRows entries. l.mu must be held.
+func (l *RunLog) addRawLocked(u RawUpdate) error {
 	if u.Scope != "" && u.CustomerID != "" && u.Raw != ([32]byte{}) {
 		l.raws = append(l.raws, u)
 	}
-	if len(l.buf) < flushRows {
+	if len(l.buf)+len(l.raws) < flushRows {
 		return nil
 	}
 	if err := l.commitLocked(nil); err != nil {
@@ -137,7 +155,7 @@ func (l *RunLog) PutUnchanged(r Row, u RawUpdate) error {
 func (l *RunLog) Flush() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.buf) == 0 {
+	if len(l.buf) == 0 && len(l.raws) == 0 {
 		return nil
 	}
 	if err := l.commitLocked(nil); err != nil {

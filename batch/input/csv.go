@@ -31,6 +31,40 @@ type csvRow struct {
 	Country   string `csv:"billing_address.country"`
 }
 
+// UnmarshalCSVWithFields is gocsv's hook for decoding a record a cell at
+// a time (gocsv.TypeUnmarshalCSVWithFields), which gocsv.UnmarshalDecoder
+// calls, with the column's header, instead of setting the tagged field by
+// reflection (a third of the cost of reading a row). The header names are
+// the mapped ones, as the tags: a column that maps to no field ("") sets
+// nothing.
+func (r *csvRow) UnmarshalCSVWithFields(key, value string) error {
+	switch key {
+	case "id":
+		r.ID = value
+	case "first_name":
+		r.FirstName = value
+	case "last_name":
+		r.LastName = value
+	case "email":
+		r.Email = value
+	case "phone_number":
+		r.Phone = value
+	case "billing_address.line1":
+		r.Line1 = value
+	case "billing_address.line2":
+		r.Line2 = value
+	case "billing_address.city":
+		r.City = value
+	case "billing_address.state":
+		r.State = value
+	case "billing_address.zip_code":
+		r.ZipCode = value
+	case "billing_address.country":
+		r.Country = value
+	}
+	return nil
+}
+
 func (r *csvRow) cells() [NumFields]string {
 	return [NumFields]string{
 		ID: r.ID, FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Phone: r.Phone,
@@ -174,6 +208,8 @@ func cellValue(s string, emptyClears bool) Value {
 type csvReader struct {
 	core     *csvCore
 	um       *gocsv.Unmarshaller
+	dec      *csvDecoder // how a record's cells become Values
+	deferred bool        // Options.Deferred
 	h        *csvHeader
 	opts     Options
 	warnings []string
@@ -186,7 +222,9 @@ func openCSV(r io.Reader, opts Options) (*csvReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	core.cr.ReuseRecord = true // gocsv copies what it keeps
+	// gocsv copies what it keeps; a deferred record keeps its fields, so
+	// each needs a slice of its own.
+	core.cr.ReuseRecord = !opts.Deferred
 	var um *gocsv.Unmarshaller
 	header, line, err := readHeader(core, func() error {
 		var err error
@@ -202,19 +240,24 @@ func openCSV(r io.Reader, opts Options) (*csvReader, error) {
 	}
 	// Show gocsv the mapped header: canonical names where mapped, "" (which
 	// matches no tag) elsewhere.
-	err = um.RenormalizeHeaders(func([]string) []string {
-		out := make([]string, len(h.cols))
-		for i, f := range h.cols {
-			if f >= 0 {
-				out[i] = f.String()
-			}
-		}
-		return out
-	})
+	err = um.RenormalizeHeaders(func([]string) []string { return mappedHeader(h) })
 	if err != nil {
 		return nil, fmt.Errorf("input: map header: %w", err)
 	}
-	return &csvReader{core: core, um: um, h: h, opts: opts, warnings: h.warnings}, nil
+	dec := &csvDecoder{name: opts.Name, header: mappedHeader(h), has: h.has, emptyClears: opts.EmptyClears}
+	return &csvReader{core: core, um: um, dec: dec, deferred: opts.Deferred, h: h, opts: opts, warnings: h.warnings}, nil
+}
+
+// mappedHeader is the header gocsv is shown: each mapped column under its
+// canonical name, "" (which matches no tag) elsewhere.
+func mappedHeader(h *csvHeader) []string {
+	out := make([]string, len(h.cols))
+	for i, f := range h.cols {
+		if f >= 0 {
+			out[i] = f.String()
+		}
+	}
+	return out
 }
 
 // readHeader reads the header line through read (see csvCore.step) and
@@ -241,9 +284,14 @@ func readHeader(core *csvCore, read func() error) ([]string, int, error) {
 // Next implements Reader.
 func (r *csvReader) Next() (*Record, error) {
 	var v any
+	var fields []string
 	st, err := r.core.step(false, func() error {
 		var err error
-		v, err = r.um.Read()
+		if r.deferred {
+			fields, err = r.core.cr.Read() // gocsv's part is left to Decode
+		} else {
+			v, err = r.um.Read()
+		}
 		return err
 	})
 	if err != nil {
@@ -266,13 +314,10 @@ func (r *csvReader) Next() (*Record, error) {
 				break
 			}
 		}
+	case r.deferred:
+		rec.pending = &pendingCells{fields: fields, dec: r.dec}
 	default:
-		cells := v.(*csvRow).cells()
-		for f := range NumFields {
-			if r.h.has[f] {
-				rec.Values[f] = cellValue(cells[f], r.opts.EmptyClears)
-			}
-		}
+		r.dec.fill(rec, v.(*csvRow))
 	}
 	return rec, nil
 }

@@ -302,10 +302,7 @@ func (m *FilesSkimmer) openPart(i int) error {
 func (m *FilesSkimmer) Header() []string { return m.first.Header() }
 
 // Next returns the next record, io.EOF after the last, or the same
-// *FileError that OpenFiles' reader returns at the same place. A record of
-// a CSV file whose header differs from the first file's (the same fields
-// under other names, or in another order) has its Raw.Fields rearranged to
-// the first file's columns, so that the failed file stays one valid input.
+// *FileError that OpenFiles' reader returns at the same place.
 func (m *FilesSkimmer) Next() (*Skim, error) {
 	for m.fail == nil {
 		sk, err := m.cur.Next()
@@ -313,12 +310,6 @@ func (m *FilesSkimmer) Next() (*Skim, error) {
 			m.last = sk.Num
 			sk.Num += m.offset
 			sk.File = m.fs.Names[m.i]
-			if sk.Raw != nil {
-				sk.Raw.Num = sk.Num
-				if m.perm != nil && len(sk.Raw.Fields) == len(m.cur.header) {
-					sk.Raw.Fields = permute(sk.Raw.Fields, m.perm)
-				}
-			}
 			return sk, nil
 		}
 		if err != io.EOF {
@@ -328,6 +319,26 @@ func (m *FilesSkimmer) Next() (*Skim, error) {
 		m.advance(m.openPart)
 	}
 	return nil, m.fail
+}
+
+// Raw returns the last record as read, numbered across the files, or nil
+// before the first. A record of a CSV file whose header differs from the
+// first file's (the same fields under other names, or in another order)
+// has its Fields rearranged to the first file's columns, so that the
+// failed file stays one valid input.
+func (m *FilesSkimmer) Raw() *RawRecord {
+	if m.fail != nil {
+		return nil
+	}
+	raw := m.cur.Raw()
+	if raw == nil {
+		return nil
+	}
+	raw.Num += m.offset
+	if m.perm != nil && len(raw.Fields) == len(m.cur.header) {
+		raw.Fields = permute(raw.Fields, m.perm)
+	}
+	return raw
 }
 
 // Close closes the file being read, when reading stopped before the end.

@@ -63,10 +63,11 @@ func skimFiles(t *testing.T, fs Files, f Format, opts Options) ([]place, [][]str
 			return got, fields, sk.Header(), err
 		}
 		got = append(got, place{s.Num, s.File, s.Line, s.ID})
-		fields = append(fields, s.Raw.Fields)
-		if s.Raw.Num != s.Num {
-			t.Fatalf("skim %d: Raw.Num = %d", s.Num, s.Raw.Num)
+		raw := sk.Raw()
+		if raw == nil || raw.Num != s.Num || raw.Line != s.Line {
+			t.Fatalf("skim %d: Raw() = %+v; want the record's number and line", s.Num, raw)
 		}
+		fields = append(fields, raw.Fields)
 	}
 }
 

@@ -122,6 +122,7 @@ func compareDecoders(t testing.TB, in []byte, opts Options) int {
 	}
 	var want []hit
 	var wantSkim []Skim
+	var wantRaw []*RawRecord
 	n := 0
 	for ; ; n++ {
 		got, gerr := fast.Next()
@@ -150,7 +151,8 @@ func compareDecoders(t testing.TB, in []byte, opts Options) int {
 			want = append(want, hit{exp.Num, v.Text})
 			id = strings.TrimSpace(v.Text)
 		}
-		wantSkim = append(wantSkim, Skim{Num: exp.Num, Line: exp.Line, ID: id, Raw: slow.Raw()})
+		wantSkim = append(wantSkim, Skim{Num: exp.Num, Line: exp.Line, ID: id})
+		wantRaw = append(wantRaw, slow.Raw())
 	}
 
 	var got []hit
@@ -173,6 +175,9 @@ func compareDecoders(t testing.TB, in []byte, opts Options) int {
 		}
 		if i >= len(wantSkim) || !reflect.DeepEqual(*s, wantSkim[i]) {
 			t.Fatalf("%q (%+v): skim %d = %+v; the decoder gives %+v", in, opts, i, s, wantSkim[min(i, len(wantSkim)-1)])
+		}
+		if raw := sk.Raw(); !reflect.DeepEqual(raw, wantRaw[i]) {
+			t.Fatalf("%q (%+v): skim %d: Raw() = %+v; the decoder gives %+v", in, opts, i, raw, wantRaw[i])
 		}
 	}
 	return n

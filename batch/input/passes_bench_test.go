@@ -78,27 +78,47 @@ func BenchmarkPassScanIDs(b *testing.B) {
 	}
 }
 
+// BenchmarkPassMain reads every record decoded (Open/Next); "deferred"
+// is the main pass's split (Options.Deferred): "read" what the reading
+// goroutine does, "read+decode" that and Decode in chunks of 256, the
+// work the normalizing goroutines take over.
 func BenchmarkPassMain(b *testing.B) {
-	for _, in := range passInputs(b) {
-		b.Run(in.name, func(b *testing.B) {
-			passLoop(b, in, func(r io.Reader) int {
-				rd, err := input.Open(r, in.format, input.Options{Name: "bench"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				for {
-					_, err := rd.Next()
-					if errors.Is(err, io.EOF) {
-						return n
-					}
+	for _, mode := range []string{"decoded", "deferred-read", "deferred-read+decode"} {
+		for _, in := range passInputs(b) {
+			if mode != "decoded" && in.format != input.CSV {
+				continue // NDJSON ignores Deferred
+			}
+			b.Run(mode+"/"+in.name, func(b *testing.B) {
+				passLoop(b, in, func(r io.Reader) int {
+					rd, err := input.Open(r, in.format, input.Options{Name: "bench", Deferred: mode != "decoded"})
 					if err != nil {
 						b.Fatal(err)
 					}
-					n++
-				}
+					n := 0
+					chunk := make([]*input.Record, 0, 256)
+					flush := func() {
+						if mode == "deferred-read+decode" {
+							input.Decode(chunk)
+						}
+						chunk = chunk[:0]
+					}
+					for {
+						rec, err := rd.Next()
+						if errors.Is(err, io.EOF) {
+							flush()
+							return n
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						n++
+						if chunk = append(chunk, rec); len(chunk) == cap(chunk) {
+							flush()
+						}
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -21,6 +21,15 @@ type Options struct {
 	// Strict makes unmapped columns a file-level error (CSV) and unmapped
 	// keys a row error (NDJSON).
 	Strict bool
+	// Deferred lets a CSV Reader's Next return a well-formed record with
+	// its Values still to be filled by Decode, which the caller may run on
+	// other goroutines: decoding the record into a struct (gocsv, by
+	// reflection) is most of the cost of reading a CSV row, and unlike
+	// splitting the file into records it need not happen in file order.
+	// Until Decode, such a record's Values are all Absent. Records that are
+	// broken (Err set) come decoded, as far as they can be. NDJSON ignores
+	// it.
+	Deferred bool
 
 	maxRecord int // bytes in one record or line; 0 means 16 MiB (tests set less)
 }

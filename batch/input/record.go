@@ -107,6 +107,11 @@ type Record struct {
 	// invalid UTF-8, JSON syntax, a non-object line, a wrong type). Values
 	// may then be partly filled; the row is invalid and must not be sent.
 	Err *RowError
+
+	// pending is a record's fields still to be decoded into Values
+	// (Options.Deferred; see Decode), nil once decoded. A pointer, so that
+	// a Record stays comparable.
+	pending *pendingCells
 }
 
 // RowError is a problem with one input row. It names the file, the line, and

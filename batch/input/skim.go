@@ -4,17 +4,18 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
-// Skim is one record as a Skimmer reads it: its number, its id (trimmed, ""
-// when the record has none Open would give as Set), and its raw form.
+// Skim is one record as a Skimmer reads it: its number and its id
+// (trimmed, "" when the record has none Open would give as Set). Its raw
+// form is the Skimmer's Raw, until the next record.
 type Skim struct {
 	Num, Line int
 	File      string // as Record.File
 	ID        string
-	Raw       *RawRecord
 }
 
 // Skimmer reads an input a second time, cheaply: for each record, numbered
@@ -30,6 +31,11 @@ type Skimmer struct {
 	idCol  int
 	opts   Options
 	nd     *ndjsonReader
+	// The last CSV record, for Raw: fields is csv.Reader's reused slice,
+	// so Raw copies it (a report needs the raw form of few rows).
+	last   csvStep
+	fields []string
+	have   bool
 }
 
 // OpenSkim starts skimming r as format f, with the same options (mapping)
@@ -41,6 +47,7 @@ func OpenSkim(r io.Reader, f Format, opts Options) (*Skimmer, error) {
 		if err != nil {
 			return nil, err
 		}
+		core.cr.ReuseRecord = true // Raw copies what it keeps
 		return &Skimmer{header: h.names, cols: h.cols, csv: core, idCol: idCol, opts: opts}, nil
 	case NDJSON:
 		rd, err := openNDJSON(r, opts)
@@ -90,7 +97,7 @@ func (s *Skimmer) Next() (*Skim, error) {
 		if err != nil {
 			return nil, err
 		}
-		sk := &Skim{Num: rec.Num, Line: rec.Line, Raw: s.nd.Raw()}
+		sk := &Skim{Num: rec.Num, Line: rec.Line}
 		if v := rec.Values[ID]; v.State == Set {
 			sk.ID = strings.TrimSpace(v.Text)
 		}
@@ -103,11 +110,12 @@ func (s *Skimmer) Next() (*Skim, error) {
 		return err
 	})
 	if err != nil {
+		s.have = false
 		return nil, err
 	}
-	sk := &Skim{Num: st.num, Line: st.line, Raw: &RawRecord{Num: st.num, Line: st.line, Text: bytes.Clone(s.csv.text)}}
+	s.last, s.fields, s.have = st, fields, true
+	sk := &Skim{Num: st.num, Line: st.line}
 	if st.parsed {
-		sk.Raw.Fields = fields
 		if s.idCol >= 0 && s.idCol < len(fields) && utf8.ValidString(fields[s.idCol]) {
 			if v := cellValue(fields[s.idCol], s.opts.EmptyClears); v.State == Set {
 				sk.ID = strings.TrimSpace(v.Text)
@@ -115,4 +123,20 @@ func (s *Skimmer) Next() (*Skim, error) {
 		}
 	}
 	return sk, nil
+}
+
+// Raw returns the last record as read (as a Reader's RawSource does), or
+// nil before the first and after the end.
+func (s *Skimmer) Raw() *RawRecord {
+	if s.nd != nil {
+		return s.nd.Raw()
+	}
+	if !s.have {
+		return nil
+	}
+	raw := &RawRecord{Num: s.last.num, Line: s.last.line, Text: bytes.Clone(s.csv.text)}
+	if s.last.parsed {
+		raw.Fields = slices.Clone(s.fields)
+	}
+	return raw
 }

@@ -56,9 +56,9 @@ func TestSkimAgreesWithOpen(t *testing.T) {
 				if v := rec.Values[ID]; v.State == Set {
 					wantID = strings.TrimSpace(v.Text)
 				}
-				raw := rd.(RawSource).Raw()
-				if s.Num != rec.Num || s.Line != rec.Line || s.ID != wantID || !bytes.Equal(s.Raw.Text, raw.Text) || !slices.Equal(s.Raw.Fields, raw.Fields) {
-					t.Errorf("%s %.40q row %d: skim %+v (raw %+v); want num %d line %d id %q raw %+v", f, in, rec.Num, s, *s.Raw, rec.Num, rec.Line, wantID, *raw)
+				raw, sraw := rd.(RawSource).Raw(), sk.Raw()
+				if s.Num != rec.Num || s.Line != rec.Line || s.ID != wantID || sraw == nil || sraw.Num != raw.Num || sraw.Line != raw.Line || !bytes.Equal(sraw.Text, raw.Text) || !slices.Equal(sraw.Fields, raw.Fields) {
+					t.Errorf("%s %.40q row %d: skim %+v (raw %+v); want num %d line %d id %q raw %+v", f, in, rec.Num, s, sraw, rec.Num, rec.Line, wantID, *raw)
 				}
 			}
 		}

@@ -240,16 +240,23 @@ func publishMetrics(ctx context.Context, f runFlags, res *batch.Result, code int
 // make the collector run without end.
 func memoryLimit(files []string) int64 {
 	const base, perRow = 48 << 20, 16
+	rows := estimateRows(files)
+	if rows <= 0 {
+		return base
+	}
+	return max(base, 32<<20+perRow*int64(rows))
+}
+
+// estimateRows is the rows the files are estimated to hold (0 when none
+// can be told).
+func estimateRows(files []string) int {
 	rows := 0
 	for _, file := range files {
 		if n, err := batch.EstimateRows(file); err == nil && n > 0 {
 			rows += n
 		}
 	}
-	if rows <= 0 {
-		return base
-	}
-	return max(base, 32<<20+perRow*int64(rows))
+	return rows
 }
 
 // expandPatterns expands an argument that names no file but holds a glob

@@ -11,9 +11,14 @@
 //     rows and finds the ids that occur more than once;
 //  2. the main pass maps, normalizes and validates each row, merges the rows
 //     of a repeated id into one update sent at the position of its last row,
-//     and hands updates to the workers;
+//     and hands updates to the workers. One goroutine splits the file into
+//     records; the decoding into fields (gocsv), the raw-row digest that
+//     finds an unchanged row without normalizing it, and the normalizing
+//     run on GOMAXPROCS goroutines;
 //  3. the report pass re-reads the input beside the state's row records and
 //     writes results.csv (input order) and the failed file (original rows).
+//     A row found unchanged with nothing else to say has no record (see
+//     checkpoint's doc): the runner remembers it in a bit a row.
 //
 // Standard input is read once: it is copied to a spool file in the report
 // directory for pass 3, it has no first pass, and rows for the same id are

@@ -9,9 +9,11 @@
 //
 //   - a header (magic, format version) and a random per-file salt;
 //   - one [Run] record per run: its identity, progress and counters;
-//   - one [Row] record per input row of a run that can still be resumed:
-//     outcome, HTTP status, attempts, idempotency key, error text and (on
-//     stdin) a digest of the input row;
+//   - one [Row] record per input row of a run that can still be resumed,
+//     except rows found unchanged with nothing else to report (the caller
+//     keeps those in memory; see below): outcome, HTTP status, attempts,
+//     idempotency key, error text, warnings and (on stdin) a digest of the
+//     input row;
 //   - per scope and customer id, the [Applied] record: a truncated digest
 //     per field of the last update the server accepted (no field values)
 //     and a digest of the raw input row it was made from;
@@ -39,6 +41,15 @@
 // input goes through the input like a new run: nothing is carried over,
 // every row is decided by change detection, and rows already applied come
 // out unchanged without a request.
+//
+// Even within a run, a row decided unchanged that has nothing else to say
+// (no warning, no error) gets no record: the pipeline (batch) reports it
+// from a bit in memory, and if the run is interrupted, its next invocation
+// decides the row again from the same applied record, which takes a
+// raw-digest lookup. A record would buy nothing the state does not already
+// hold, and a nightly run of a million mostly unchanged rows would write,
+// read back and delete a million of them. A raw-row digest learnt while
+// deciding such a row is still written ([RunLog.PutRaw]).
 //
 // Applied records are kept for good: they are change detection. Encoding 2
 // keeps each field digest to [FieldDigestSize] bytes and the raw-row digest
@@ -69,10 +80,11 @@
 // The file is read through a memory mapping, and pages read stay resident
 // until dropped: the Store drops them (madvise) every few thousand records
 // read, so a run's resident memory does not grow with the state file.
-// A plan that decides most customers reads their raw-row digests in one
-// walk in key order into a [RawIndex] (8 bytes a customer in memory) rather
-// than a random lookup a row: a walk reads each page once. (apply keeps the
-// lookups: its heap is held tighter; see batch's indexRaw.)
+// A plan or apply that decides most customers reads their raw-row digests
+// in one walk in key order into a [RawIndex] (8 bytes a customer in memory)
+// rather than a random lookup a row: a walk reads each page once, where a
+// million lookups in file order, with the pages dropped behind them, fault
+// most pages in again (see batch's startRawIndex).
 //
 // # Layout
 //
@@ -89,8 +101,9 @@
 //
 // [Store.PutRun], [RunLog.Intent], [RunLog.Outcome] and [RunLog.Flush] commit
 // a transaction and, unless the store was opened with [Options.NoSync], fsync
-// it before they return. [RunLog.Put] only buffers: rows decided without a
-// request (invalid, unchanged, carried over) are cheap to decide again, so
+// it before they return. [RunLog.Put] and [RunLog.PutRaw] only buffer: rows
+// decided without a request (invalid, unchanged, carried over) are cheap to
+// decide again, so
 // they are written in batches of a few thousand, or together with the next
 // Intent, Outcome or Flush. That keeps a run over a million rows from being
 // dominated by fsyncs while a request still never leaves before its intent

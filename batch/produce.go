@@ -124,12 +124,10 @@ func (r *runner) produce(ctx context.Context, emit func(*task) bool) error {
 
 // deferDecode reports whether the main pass leaves decoding CSV records to
 // the normalizing goroutines (input.Options.Deferred), so that the one
-// goroutine that must read the file in order only splits it into records:
-// not on stdin, where each record's content digest is taken as it is
-// read, nor in a pass that picks rows by id as it reads them (backlog.go).
-func (r *runner) deferDecode() bool {
-	return r.src.stdin == nil && (r.pass == passAll || r.pass == passBacklog)
-}
+// goroutine that must read the file in order only splits it into records
+// (and reads the id, by which a backlog sub-pass picks its rows): not on
+// stdin, where each record's content digest is taken as it is read.
+func (r *runner) deferDecode() bool { return r.src.stdin == nil }
 
 // chunkSize is how many records travel together between the stages: large
 // enough that channel operations cost nothing per row, small enough that a

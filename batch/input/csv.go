@@ -244,7 +244,12 @@ func openCSV(r io.Reader, opts Options) (*csvReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input: map header: %w", err)
 	}
-	dec := &csvDecoder{name: opts.Name, header: mappedHeader(h), has: h.has, emptyClears: opts.EmptyClears}
+	dec := &csvDecoder{name: opts.Name, header: mappedHeader(h), has: h.has, emptyClears: opts.EmptyClears, idCol: -1}
+	for i, f := range h.cols {
+		if f == ID {
+			dec.idCol = i
+		}
+	}
 	return &csvReader{core: core, um: um, dec: dec, deferred: opts.Deferred, h: h, opts: opts, warnings: h.warnings}, nil
 }
 
@@ -316,6 +321,10 @@ func (r *csvReader) Next() (*Record, error) {
 		}
 	case r.deferred:
 		rec.pending = &pendingCells{fields: fields, dec: r.dec}
+		// The id at once: a reader that picks rows by customer needs it.
+		if i := r.dec.idCol; i >= 0 && i < len(fields) {
+			rec.Values[ID] = cellValue(fields[i], r.opts.EmptyClears)
+		}
 	default:
 		r.dec.fill(rec, v.(*csvRow))
 	}

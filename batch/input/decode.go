@@ -22,6 +22,7 @@ type csvDecoder struct {
 	header      []string // the mapped header gocsv matches tags against
 	has         [NumFields]bool
 	emptyClears bool
+	idCol       int // the column mapped to id, -1 if none
 }
 
 // fill sets rec's Values from the decoded row.

@@ -25,6 +25,17 @@ func TestDeferredAgreesWithOpen(t *testing.T) {
 			want, wwarn, wend, wopen := readAll(t, CSV, in, opts)
 			opts.Deferred = true
 			got, gwarn, gend, gopen := readAll(t, CSV, in, opts)
+			// Before Decode, a pending record holds its id and nothing else.
+			for i, rec := range got {
+				if rec.pending == nil || i >= len(want) {
+					continue
+				}
+				var only Record
+				only.Values[ID] = want[i].Values[ID]
+				if rec.Values != only.Values {
+					t.Errorf("%.60q record %d before Decode: %s; want the id alone, %+v", in, i+1, describe(rec), want[i].Values[ID])
+				}
+			}
 			for i := 0; i < len(got); i += 3 {
 				Decode(got[i:min(i+3, len(got))])
 			}

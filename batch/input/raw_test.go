@@ -3,9 +3,11 @@ package input
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -187,6 +189,12 @@ func checkAgreement(t *testing.T, f Format, in []byte, maxRecord int) {
 	if rawErr != nil {
 		t.Fatalf("Open(%q) succeeded; OpenRaw = %v", in, rawErr)
 	}
+	dopts := opts
+	dopts.Deferred = true
+	dd, derr := Open(bytes.NewReader(in), f, dopts)
+	if derr != nil {
+		t.Fatalf("Open(%q) succeeded; with Deferred = %v", in, derr)
+	}
 	var ids []int
 	scanned, scanErr := ScanIDs(bytes.NewReader(in), f, opts, func(num int, _ string) { ids = append(ids, num) })
 	prev := &Record{}
@@ -198,6 +206,16 @@ func checkAgreement(t *testing.T, f Format, in []byte, maxRecord int) {
 		}
 		rec, err := rd.Next()
 		raw, rerr := rr.Next()
+		drec, derr := dd.Next()
+		if fmt.Sprint(derr) != fmt.Sprint(err) {
+			t.Fatalf("%q: after %d records: Next() = %v; with Deferred %v", in, n, err, derr)
+		}
+		if drec != nil {
+			Decode([]*Record{drec})
+			if !reflect.DeepEqual(drec, rec) {
+				t.Fatalf("%q: record %d: deferred and decoded %s; Open gives %s", in, n, describe(drec), describe(rec))
+			}
+		}
 		if err != nil || rerr != nil {
 			if err == nil || rerr == nil || err.Error() != rerr.Error() {
 				t.Fatalf("%q: after %d records: Next() = %v; raw Next() = %v", in, n, err, rerr)

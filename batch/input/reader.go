@@ -26,9 +26,9 @@ type Options struct {
 	// other goroutines: decoding the record into a struct (gocsv, by
 	// reflection) is most of the cost of reading a CSV row, and unlike
 	// splitting the file into records it need not happen in file order.
-	// Until Decode, such a record's Values are all Absent. Records that are
-	// broken (Err set) come decoded, as far as they can be. NDJSON ignores
-	// it.
+	// Until Decode, such a record's Values hold its id only, the rest
+	// Absent. Records that are broken (Err set) come decoded, as far as
+	// they can be. NDJSON ignores it.
 	Deferred bool
 
 	maxRecord int // bytes in one record or line; 0 means 16 MiB (tests set less)

@@ -72,6 +72,14 @@ type Config struct {
 
 	Clock  clockwork.Clock
 	Logger *slog.Logger
+	// HeldMemory, when set, is told how many bytes the run will hold for
+	// its whole length beyond what its input's size predicts: the index
+	// of raw-row digests (8 bytes a row), before the walk of the state
+	// fills it, and 0 if the walk then gives up. The caller may raise the
+	// process's soft memory limit by as much (cmd/juicebatch does, for
+	// apply); batch itself sets no limit. It is called from another
+	// goroutine than the one running Apply or Plan.
+	HeldMemory func(bytes int64)
 	// Progress, when set, gets a snapshot every ProgressEvery and at the end.
 	Progress      Progress
 	ProgressEvery time.Duration

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/juicebatch/juicebatch/batch/input"
 	"github.com/juicebatch/juicebatch/checkpoint"
@@ -97,8 +98,11 @@ func (r *runner) shortcutFor(stdin bool) bool {
 // backlog pass) carries the rows already decided. So a customer's entry
 // goes out of date only once no row of the run is left to ask about it.
 //
-// Apply's heap limit grows by the index's 8 bytes a row (cmd/juicebatch's
-// memlimit.go). Measured at a million customers (BENCHMARKS.md
+// The caller hears of the index's size before the walk fills it
+// (Config.HeldMemory): cmd/juicebatch raises apply's soft memory limit by
+// as much (memlimit.go), so that the collector does not run without end
+// under a limit the index fills; a first night, with nothing to index,
+// keeps the lower limit. Measured at a million customers (BENCHMARKS.md
 // "Nightly"): an equivalent export, apply 9.0 s with per-chunk lookups
 // (7 s of it system time: page faults of the mapped state) → 3.8 s with
 // the index, 44 → 42 MB.
@@ -115,8 +119,16 @@ func (r *runner) startRawIndex(ctx context.Context) {
 	}
 	ch := make(chan *checkpoint.RawIndex, 1)
 	r.rawIndexC = ch
+	var reserved atomic.Bool
 	go func() {
-		x, err := r.state.RawIndex(ctx, r.scope, est, rawIndexRatio*est+1024)
+		var reserve func(int64)
+		if r.cfg.HeldMemory != nil {
+			reserve = func(n int64) { reserved.Store(true); r.cfg.HeldMemory(n) }
+		}
+		x, err := r.state.RawIndex(ctx, r.scope, est, rawIndexRatio*est+1024, reserve)
+		if x == nil && reserved.Load() {
+			r.cfg.HeldMemory(0) // given up: nothing is held
+		}
 		if err != nil {
 			// Only an economy, as in normalizeChunk.
 			r.log.Debug("raw-row index skipped", "err", err)
@@ -133,7 +145,7 @@ func (r *runner) indexRaw() {
 	x := <-r.rawIndexC
 	r.rawIndexC = nil
 	if x != nil {
-		r.log.Debug("raw-row digests indexed", "customers", x.Len())
+		r.log.Debug("raw-row digests indexed", "customers", x.Len(), "bytes", x.Bytes())
 		r.rawIndex = x
 	}
 }

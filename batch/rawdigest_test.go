@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,11 +180,22 @@ func TestRawRowShortcutIndexOrLookups(t *testing.T) {
 		{"apply, 3 rows", batch.Apply, small, false, 2, 2},
 	} {
 		cfg.Input = tc.input
+		var mu sync.Mutex
+		var held []int64
+		cfg.HeldMemory = func(b int64) { mu.Lock(); held = append(held, b); mu.Unlock() }
 		res, logs := run(tc.name, tc.cmd)
 		m := indexed.FindStringSubmatch(logs)
 		if tc.index && (m == nil || m[1] != strconv.Itoa(n)) || !tc.index && m != nil {
 			t.Errorf("%s: index log %q; want an index of %d customers: %v", tc.name, m, n, tc.index)
 		}
+		// The caller hears of the index's memory (8 bytes a row of the
+		// file), once; a walk that gives up (a small file against a large
+		// state) takes it back.
+		mu.Lock()
+		if tc.index && (len(held) != 1 || held[0] < 8*n) || !tc.index && (len(held) != 2 || held[1] != 0) {
+			t.Errorf("%s: HeldMemory told %v; want one call of at least %d bytes: %v, or a call and then 0", tc.name, held, 8*n, tc.index)
+		}
+		mu.Unlock()
 		if got := rawHits(t, logs); res.Summary.Outcomes["unchanged"] != tc.unchanged || !slices.Equal(got, []int{tc.hits}) {
 			t.Errorf("%s: %d unchanged, raw hits %v; want %d and [%d]", tc.name, res.Summary.Outcomes["unchanged"], got, tc.unchanged, tc.hits)
 		}

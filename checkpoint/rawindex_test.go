@@ -39,9 +39,14 @@ func TestRawIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	x, err := s.RawIndex(context.Background(), "s", 10, n)
+	var reserved []int64
+	x, err := s.RawIndex(context.Background(), "s", 10, n, func(b int64) { reserved = append(reserved, b) })
 	if err != nil || x == nil {
 		t.Fatalf("RawIndex(limit %d) = %v, %v; want an index", n, x, err)
+	}
+	// The keys' room, hint + hint/16 = 10 keys, is announced once.
+	if len(reserved) != 1 || reserved[0] != 8*10 {
+		t.Errorf("reserve told %v; want [80]", reserved)
 	}
 	if x.Len() != n-1 {
 		t.Errorf("Len = %d; want %d (one record has no raw digest)", x.Len(), n-1)
@@ -63,15 +68,15 @@ func TestRawIndex(t *testing.T) {
 			t.Errorf("Has(%s) = %v; want %v", tc.name, got, tc.want)
 		}
 	}
-	if x, err := s.RawIndex(context.Background(), "s", 10, n-1); err != nil || x != nil {
+	if x, err := s.RawIndex(context.Background(), "s", 10, n-1, nil); err != nil || x != nil {
 		t.Errorf("RawIndex(limit %d) of %d records = %v, %v; want nil, nil (look rows up instead)", n-1, n, x, err)
 	}
-	if x, err := s.RawIndex(context.Background(), "none", 10, n); err != nil || x == nil || x.Len() != 0 {
+	if x, err := s.RawIndex(context.Background(), "none", 10, n, func(int64) { t.Error("reserve called for a scope without records") }); err != nil || x == nil || x.Len() != 0 {
 		t.Errorf("RawIndex of an unknown scope = %v, %v; want an empty index", x, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.RawIndex(ctx, "s", 10, n); err == nil {
+	if _, err := s.RawIndex(ctx, "s", 10, n, nil); err == nil {
 		t.Errorf("RawIndex with a cancelled context = nil error; want the context's")
 	}
 }

@@ -159,7 +159,11 @@ func runBatch(ctx context.Context, cmd, usage string, args []string, std stdio) 
 	}
 
 	if std.getenv("GOMEMLIMIT") == "" && std.setMemoryLimit != nil {
-		std.setMemoryLimit(memoryLimitFor(cmd, pos))
+		lim := memoryLimitFor(cmd, pos)
+		std.setMemoryLimit(lim)
+		if cmd == "apply" {
+			cfg.HeldMemory = heldMemory(std.setMemoryLimit, lim)
+		}
 	}
 
 	terminal := isTerminal(std.err)

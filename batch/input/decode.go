@@ -2,6 +2,7 @@ package input
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/gocarina/gocsv"
 )
@@ -15,14 +16,17 @@ type pendingCells struct {
 
 // csvDecoder turns a CSV file's records into Values: through gocsv into a
 // csvRow, then each mapped field by the file's empty-value rule. One
-// exists per file and it is never changed, so Decode may use it from many
-// goroutines at once.
+// exists per file and it is never changed (but for its pool of scratch
+// slices), so Decode may use it from many goroutines at once.
 type csvDecoder struct {
 	name        string   // the file, for a RowError
 	header      []string // the mapped header gocsv matches tags against
 	has         [NumFields]bool
 	emptyClears bool
 	idCol       int // the column mapped to id, -1 if none
+	// rows holds *[]csvRow for gocsv to decode into, one per goroutine
+	// decoding at a time.
+	rows sync.Pool
 }
 
 // fill sets rec's Values from the decoded row.
@@ -67,7 +71,22 @@ func (d *csvDecoder) decode(recs []*Record) {
 	for _, rec := range recs {
 		rows = append(rows, rec.pending.fields)
 	}
-	var out []csvRow
+	// gocsv fills out in place when it is long enough: a slice from the
+	// pool saves allocating one per chunk (a chunk's worth of rows).
+	buf, _ := d.rows.Get().(*[]csvRow)
+	if buf == nil {
+		buf = new([]csvRow)
+	}
+	if cap(*buf) < len(recs) {
+		*buf = make([]csvRow, len(recs))
+	}
+	out := (*buf)[:len(recs)]
+	defer func() {
+		for i := range out {
+			out[i] = csvRow{} // drop the strings
+		}
+		d.rows.Put(buf)
+	}()
 	err := gocsv.UnmarshalDecoder(decodedRows(rows), &out)
 	if err == nil && len(out) != len(recs) {
 		err = fmt.Errorf("gocsv decoded %d rows of %d", len(out), len(recs))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync/atomic"
 
 	"github.com/juicebatch/juicebatch/batch/input"
 	"github.com/juicebatch/juicebatch/checkpoint"
@@ -119,14 +118,14 @@ func (r *runner) startRawIndex(ctx context.Context) {
 	}
 	ch := make(chan *checkpoint.RawIndex, 1)
 	r.rawIndexC = ch
-	var reserved atomic.Bool
 	go func() {
 		var reserve func(int64)
+		reserved := false // reserve runs inside RawIndex, on this goroutine
 		if r.cfg.HeldMemory != nil {
-			reserve = func(n int64) { reserved.Store(true); r.cfg.HeldMemory(n) }
+			reserve = func(n int64) { reserved = true; r.cfg.HeldMemory(n) }
 		}
 		x, err := r.state.RawIndex(ctx, r.scope, est, rawIndexRatio*est+1024, reserve)
-		if x == nil && reserved.Load() {
+		if x == nil && reserved {
 			r.cfg.HeldMemory(0) // given up: nothing is held
 		}
 		if err != nil {

@@ -526,14 +526,14 @@ func (r *runner) hadRecord(num int) {
 }
 
 // keepQuiet reports whether apply may leave row out of the state: it was
-// found unchanged, it has nothing else for the report (no warnings, the
-// id as read), and no earlier invocation recorded it (that record would
-// stand). Such a row costs no write, no read-back and no deletion; if the
+// found unchanged, it has nothing else for the report (no warnings; its id
+// is the one the report pass reads), and no earlier invocation recorded it
+// (that record would stand). Such a row costs no write, no read-back and no deletion; if the
 // run is interrupted, its next invocation decides the row again, from the
 // same applied record, which takes a raw-digest lookup. Invalid rows and
 // rows with warnings keep their records: their texts are the report.
 func (r *runner) keepQuiet(outcome string, row checkpoint.Row) bool {
-	if outcome != outUnchanged || row.Warnings != "" || row.Error != "" || row.Num < 1 {
+	if outcome != outUnchanged || row.Warnings != "" || row.Num < 1 {
 		return false
 	}
 	r.mu.Lock()
@@ -558,7 +558,7 @@ func (r *runner) finishRows(outcome string, status int, errText string, rows ...
 			}
 			continue
 		}
-		if row.Error = errText; r.keepQuiet(outcome, row) {
+		if errText == "" && r.keepQuiet(outcome, row) {
 			continue
 		}
 		row.Status = checkpoint.StatusDone
